@@ -1,0 +1,1 @@
+"""Wiring and transports: configuration, bootstrap, the Notifier contract, console/Matrix/Telegram."""

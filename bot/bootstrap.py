@@ -1,0 +1,52 @@
+"""Bootstrap: builds engine, units of work, lookup, registry and dispatcher from the config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from bot.config import Config
+from handlers.context import CoreSettings
+from handlers.core import Clock, system_clock
+from handlers.dispatch import Dispatcher
+from handlers.registry import build_registry
+from storage import events
+from storage.db import make_engine
+from storage.lookup import NameLookup
+from storage.migrate import upgrade
+from storage.uow import UnitOfWorkFactory
+
+
+@dataclass
+class App:
+    config: Config
+    engine: Engine
+    uows: UnitOfWorkFactory
+    dispatcher: Dispatcher
+    clock: Clock
+
+
+def core_settings(config: Config) -> CoreSettings:
+    return CoreSettings(
+        admins=frozenset(config.bot.admins),
+        language=config.bot.language,
+        timezone=config.municipality.zone,
+        state=config.municipality.state,
+        municipality=config.municipality.name,
+    )
+
+
+def bootstrap(config: Config, *, clock: Clock = system_clock, migrate: bool = True,
+              engine: Engine | None = None) -> App:
+    """Everything a transport needs; the schema is upgraded first unless `migrate` is off."""
+    events.install()
+    if engine is None:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(config.database_url)
+    if migrate:
+        upgrade(engine)
+    uows = UnitOfWorkFactory(engine)
+    dispatcher = Dispatcher(build_registry(), uows, core_settings(config), lookup=NameLookup(),
+                            clock=clock)
+    return App(config=config, engine=engine, uows=uows, dispatcher=dispatcher, clock=clock)

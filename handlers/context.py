@@ -1,0 +1,137 @@
+"""What a handler gets: the sender, the room, the unit of work, and helpers to resolve and audit."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from handlers.core import Incoming, Language
+from handlers.i18n import t
+from storage.lookup import Kind, Match, NameLookup
+from storage.models import AuditEntry, Person, Role, RoomLink
+from storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    """The parts of the configuration the handlers need, independent of bot/."""
+
+    admins: frozenset[str] = frozenset()  # "matrix:@admin:example.org", "telegram:123"
+    language: Language = "de"
+    timezone: ZoneInfo = ZoneInfo("Europe/Berlin")
+    state: str = "BB"
+    municipality: str = "Musterstadt"
+
+
+class CommandError(Exception):
+    """A command cannot go on; the dispatcher turns it into a reply and rolls back."""
+
+
+class UsageError(CommandError):
+    def __init__(self, reason: str | None = None) -> None:
+        super().__init__(reason or "")
+        self.reason = reason
+
+
+class NotFound(CommandError):
+    def __init__(self, text: str, suggestions: list[Match]) -> None:
+        super().__init__(text)
+        self.text = text
+        self.suggestions = suggestions
+
+
+class Ambiguous(CommandError):
+    def __init__(self, text: str, start: int, end: int, candidates: list[Match], more: int) -> None:
+        super().__init__(text)
+        self.text = text
+        self.start = start
+        self.end = end
+        self.candidates = candidates
+        self.more = more
+
+
+class Refused(CommandError):
+    """Not allowed, or not possible: the message says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class Context:
+    incoming: Incoming
+    uow: UnitOfWork
+    person: Person | None
+    is_admin: bool
+    lang: Language
+    now: datetime
+    settings: CoreSettings
+    lookup: NameLookup
+    room: RoomLink | None
+
+    @property
+    def session(self) -> Session:
+        return self.uow.session
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.settings.timezone).date()
+
+    @property
+    def local_now(self) -> datetime:
+        return self.now.astimezone(self.settings.timezone)
+
+    @property
+    def role(self) -> Role | None:
+        return self.person.role if self.person else None
+
+    def t(self, key: str, **values: object) -> str:
+        return t(self.lang, key, **values)
+
+    def de_en(self, german: str, english: str) -> str:
+        return german if self.lang == "de" else english
+
+    def resolve(
+        self, text: str, kinds: Collection[Kind], *, start: int = 0, end: int = 0
+    ) -> Match:
+        """Resolve a reference or raise NotFound / Ambiguous (with the span, for picking)."""
+        resolution = self.lookup.resolve(self.session, text, kinds)
+        if resolution.match is not None:
+            return resolution.match
+        if resolution.ambiguous:
+            raise Ambiguous(text, start, end, resolution.candidates, resolution.more)
+        raise NotFound(text, resolution.candidates)
+
+    def audit(
+        self,
+        action: str,
+        entity_kind: str,
+        entity_id: int,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        version: int | None = None,
+    ) -> None:
+        """Record a change with who made it and the message it came from."""
+        self.session.add(
+            AuditEntry(
+                at=self.now,
+                person_id=self.person.id if self.person else None,
+                actor=self.incoming.sender_address,
+                action=action,
+                entity_kind=entity_kind,
+                entity_id=entity_id,
+                entity_version=version,
+                before=before,
+                after=after,
+                origin_platform=self.incoming.platform,
+                origin_room=self.incoming.room_id,
+                origin_message_id=self.incoming.message_id,
+            )
+        )

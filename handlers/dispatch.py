@@ -1,0 +1,281 @@
+"""The dispatcher: identifies the sender, enforces roles, runs a handler in a unit of work."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from datetime import datetime
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import delete, select
+from sqlalchemy.exc import OperationalError
+
+from handlers.args import ParseError, parse_args
+from handlers.commands import Access, Command, Registry, fold
+from handlers.context import (
+    Ambiguous,
+    CommandError,
+    Context,
+    CoreSettings,
+    NotFound,
+    Refused,
+    UsageError,
+)
+from handlers.core import Clock, Incoming, Language, Reply, system_clock
+from handlers.i18n import t
+from storage.lookup import NameLookup
+from storage.models import ChatIdentity, PendingChoice, Person, Role, RoomLink
+from storage.uow import UnitOfWorkFactory
+
+log = logging.getLogger("regelkreis.dispatch")
+
+_PICK = re.compile(r"^\s*#?(\d{1,2})\s*\.?\s*$")
+# Commands a sender who is not registered may still use (they reveal nothing of the data).
+_OPEN_TO_UNREGISTERED = {"help", "whoami"}
+
+
+class Dispatcher:
+    """Turns one Incoming into one Reply. Thread-safe: every call has its own unit of work."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        uows: UnitOfWorkFactory,
+        settings: CoreSettings,
+        *,
+        lookup: NameLookup | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
+        self.registry = registry
+        self.uows = uows
+        self.settings = settings
+        self.lookup = lookup or NameLookup()
+        self.clock = clock
+
+    def handle(self, incoming: Incoming) -> Reply:
+        try:
+            return self._handle(incoming)
+        except Exception:  # the last line of defence: never a stack trace in chat
+            error_id = uuid.uuid4().hex[:8]
+            log.exception("error %s handling %r from %s", error_id, incoming.text,
+                          incoming.sender_address)
+            reply = Reply.text(t(self.settings.language, "internal_error", error_id=error_id),
+                               outcome="error")
+            reply.error_id = error_id
+            return reply
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _handle(self, incoming: Incoming) -> Reply:
+        text = incoming.text.strip()
+        picked = self._apply_pick(incoming, text)
+        if isinstance(picked, Reply):
+            return picked
+        if picked is not None:
+            incoming = picked
+            text = incoming.text
+
+        found = self.registry.find(text)
+        command, args_at = found if found else (None, 0)
+        with self.uows(write=bool(command and command.writes)) as uow:
+            person, is_admin, room = self._identify(uow.session, incoming)
+            lang = self._language(person, room)
+            if person is None and not is_admin and (
+                command is None or command.key not in _OPEN_TO_UNREGISTERED
+            ):
+                return self._unregistered(uow.session, incoming, lang)
+            if command is None:
+                return self._unknown(text, lang)
+            if not command.access.allows(person.role if person else None, is_admin):
+                role = person.role.value if person else t(lang, "contacts_fallback")
+                return Reply.text(
+                    t(lang, "forbidden", command=command.name(lang),
+                      roles=command.access.roles(lang), role=role),
+                    outcome="refused",
+                )
+            context = Context(
+                incoming=incoming, uow=uow, person=person, is_admin=is_admin, lang=lang,
+                now=self.clock(), settings=self.settings, lookup=self.lookup, room=room,
+            )
+            try:
+                args = parse_args(text[args_at:], command.options, offset=args_at)
+                reply = command.handler(context, args)
+                if command.writes:
+                    uow.commit()
+            except Ambiguous as ambiguous:
+                uow.rollback()
+                return self._ask_to_pick(incoming, text, ambiguous, lang)
+            except CommandError as error:
+                uow.rollback()
+                return self._error_reply(error, command, lang)
+            except ParseError:
+                uow.rollback()
+                return self._error_reply(
+                    UsageError(t(lang, "usage_reason", reason=_unclosed(lang),
+                                 usage=command.usage_line(lang),
+                                 example=command.example_line(lang))),
+                    command, lang, preformatted=True,
+                )
+            moved = person is not None and person.last_platform != incoming.platform
+            person_id = person.id if person is not None else None
+        if moved and person_id is not None:
+            self._remember_platform(person_id, incoming.platform)
+        return reply
+
+    def _identify(
+        self, session: object, incoming: Incoming
+    ) -> tuple[Person | None, bool, RoomLink | None]:
+        from sqlalchemy.orm import Session
+
+        assert isinstance(session, Session)
+        person = session.execute(
+            select(Person).join(ChatIdentity).where(
+                ChatIdentity.platform == incoming.platform,
+                ChatIdentity.user_id == incoming.sender_id,
+            )
+        ).scalar_one_or_none()
+        room = session.execute(
+            select(RoomLink).where(
+                RoomLink.platform == incoming.platform, RoomLink.room_id == incoming.room_id
+            )
+        ).scalar_one_or_none()
+        is_admin = incoming.sender_address in self.settings.admins or bool(
+            person and person.is_admin
+        )
+        return person, is_admin, room
+
+    def _language(self, person: Person | None, room: RoomLink | None) -> Language:
+        for choice in (person.language if person else None, room.language if room else None):
+            if choice in ("de", "en"):
+                return choice  # type: ignore[return-value]
+        return self.settings.language
+
+    def _unregistered(self, session: object, incoming: Incoming, lang: Language) -> Reply:
+        from sqlalchemy.orm import Session
+
+        assert isinstance(session, Session)
+        coordinators = session.execute(
+            select(Person.name).where(Person.role == Role.COORDINATION).order_by(Person.id).limit(3)
+        ).scalars().all()
+        contacts = ", ".join(coordinators) if coordinators else t(lang, "contacts_fallback")
+        return Reply.text(
+            t(lang, "unregistered", address=incoming.sender_address, contacts=contacts),
+            outcome="unregistered",
+        )
+
+    def _unknown(self, text: str, lang: Language) -> Reply:
+        if not text:
+            return Reply.text(t(lang, "empty"), outcome="unknown")
+        name = text.split()[0]
+        typed = fold(name)
+        choices: dict[str, str] = {}
+        for command in self.registry.commands:
+            for spelling in (*command.de, *command.en, command.ascii):
+                choices.setdefault(fold(spelling), command.name(lang))
+        best = process.extract(typed, list(choices), scorer=fuzz.ratio, limit=8,
+                               score_cutoff=60)
+        # Also offer commands the typed word starts ("ziel" for "zielbaum").
+        prefixed = [c for c in choices if typed.startswith(c) or c.startswith(typed)]
+        suggestions = list(dict.fromkeys(
+            [choices[b[0]] for b in best] + [choices[c] for c in prefixed]))[:3]
+        if not suggestions:
+            return Reply.text(t(lang, "unknown_command_plain", name=name), outcome="unknown")
+        return Reply.text(t(lang, "unknown_command", name=name,
+                            suggestions=", ".join(suggestions)), outcome="unknown")
+
+    def _error_reply(
+        self, error: CommandError, command: Command, lang: Language, *, preformatted: bool = False
+    ) -> Reply:
+        if isinstance(error, UsageError):
+            if preformatted and error.reason:
+                return Reply.text(error.reason, outcome="usage")
+            key = "usage_reason" if error.reason else "usage"
+            return Reply.text(
+                t(lang, key, reason=error.reason or "", usage=command.usage_line(lang),
+                  example=command.example_line(lang)),
+                outcome="usage",
+            )
+        if isinstance(error, NotFound):
+            if error.suggestions:
+                suggestions = "; ".join(m.label for m in error.suggestions)
+                return Reply.text(t(lang, "not_found_suggest", text=error.text,
+                                    suggestions=suggestions), outcome="not_found")
+            return Reply.text(t(lang, "not_found", text=error.text), outcome="not_found")
+        if isinstance(error, Refused):
+            return Reply.text(error.message, outcome="refused")
+        raise error
+
+    # -- numbered picks ---------------------------------------------------------------------
+
+    def _ask_to_pick(
+        self, incoming: Incoming, text: str, ambiguous: Ambiguous, lang: Language
+    ) -> Reply:
+        with self.uows(write=True) as uow:
+            uow.session.execute(delete(PendingChoice).where(*self._pending_where(incoming)))
+            uow.session.add(PendingChoice(
+                platform=incoming.platform, room_id=incoming.room_id,
+                sender_id=incoming.sender_id, command_text=text,
+                span_start=ambiguous.start, span_end=ambiguous.end,
+                candidates=[m.ref for m in ambiguous.candidates],
+                created_at=self.clock(),
+            ))
+            uow.commit()
+        lines = [f"{i}. {m.label}" for i, m in enumerate(ambiguous.candidates, start=1)]
+        if ambiguous.more:
+            lines.append(t(lang, "ambiguous_more", n=ambiguous.more))
+        return Reply.text(t(lang, "ambiguous", text=ambiguous.text), *lines, outcome="ambiguous")
+
+    def _apply_pick(self, incoming: Incoming, text: str) -> Incoming | Reply | None:
+        """A bare number after a candidate list re-runs the command with that candidate."""
+        found = _PICK.match(text)
+        if not found:
+            return None
+        with self.uows(write=True) as uow:
+            pending = uow.session.execute(
+                select(PendingChoice).where(*self._pending_where(incoming))
+            ).scalar_one_or_none()
+            if pending is None:
+                return None
+            number = int(found.group(1))
+            if not 1 <= number <= len(pending.candidates):
+                lang = self.settings.language
+                return Reply.text(t(lang, "pick_invalid", n=len(pending.candidates)),
+                                  outcome="usage")
+            chosen = str(pending.candidates[number - 1])
+            original = pending.command_text
+            uow.session.delete(pending)
+            uow.commit()
+        new_text = original[: pending.span_start] + chosen + original[pending.span_end :]
+        return Incoming(
+            platform=incoming.platform, room_id=incoming.room_id, sender_id=incoming.sender_id,
+            text=new_text, message_id=incoming.message_id, shown=incoming.shown,
+            sender_name=incoming.sender_name, is_direct=incoming.is_direct,
+        )
+
+    @staticmethod
+    def _pending_where(incoming: Incoming) -> tuple[object, ...]:
+        return (
+            PendingChoice.platform == incoming.platform,
+            PendingChoice.room_id == incoming.room_id,
+            PendingChoice.sender_id == incoming.sender_id,
+        )
+
+    def _remember_platform(self, person_id: int, platform: str) -> None:
+        # Best effort: where a person last wrote decides where reminders go first.
+        try:
+            with self.uows(write=True) as uow:
+                person = uow.session.get(Person, person_id)
+                if person is not None:
+                    person.last_platform = platform
+                    uow.commit()
+        except OperationalError:
+            log.warning("could not record last platform of person %s", person_id)
+
+
+def _unclosed(lang: Language) -> str:
+    return "Ein Anführungszeichen ist nicht geschlossen." if lang == "de" else \
+        "A quotation mark is not closed."
+
+
+__all__ = ["Access", "Dispatcher", "datetime"]

@@ -1,0 +1,208 @@
+"""The goal tree: ziele (tree with aggregated progress), ziel (one goal), ziel neu."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from handlers.args import Args
+from handlers.context import Context, UsageError
+from handlers.core import Reply
+from handlers.i18n import status_name
+from handlers.status import indicator_line
+from handlers.views import LIST_LIMIT, cut, measure_line
+from storage.intervals import interval_name, parse_interval
+from storage.lookup import Kind
+from storage.models import FieldOfAction, Goal, Indicator, Measure, MeasureStatus, Trend
+
+GOAL_OPTIONS = {
+    "oberziel": "parent", "parent": "parent",
+    "handlungsfeld": "field", "field": "field",
+    "trends": "trends", "trend": "trends",
+    "intervall": "interval", "interval": "interval",
+    "qualitätsziel": "quality", "qualitaetsziel": "quality", "quality": "quality",
+}
+T = TypeVar("T", FieldOfAction, Trend)
+LEVEL_NAMES = {1: ("Leitziel", "guiding goal"), 2: ("Handlungsfeld", "field of action"),
+               3: ("Ziel", "goal")}
+
+
+def _progress_by_goal(ctx: Context) -> dict[int, tuple[int, int]]:
+    """(sum of progress, count) of the measures directly under each goal, cancelled left out."""
+    rows = ctx.session.execute(
+        select(Measure.goal_id, func.sum(Measure.progress), func.count())
+        .where(Measure.goal_id.is_not(None), Measure.status != MeasureStatus.CANCELLED)
+        .group_by(Measure.goal_id)
+    )
+    return {goal_id: (int(total or 0), int(count)) for goal_id, total, count in rows}
+
+
+def _rolled_up(goals: list[Goal], direct: dict[int, tuple[int, int]]) -> dict[int, tuple[int, int]]:
+    children: dict[int | None, list[Goal]] = defaultdict(list)
+    for goal in goals:
+        children[goal.parent_id].append(goal)
+    totals: dict[int, tuple[int, int]] = {}
+
+    def visit(goal: Goal) -> tuple[int, int]:
+        total, count = direct.get(goal.id, (0, 0))
+        for child in children[goal.id]:
+            child_total, child_count = visit(child)
+            total, count = total + child_total, count + child_count
+        totals[goal.id] = (total, count)
+        return total, count
+
+    for root in children[None]:
+        visit(root)
+    return totals
+
+
+def goals(ctx: Context, args: Args) -> Reply:
+    all_goals = ctx.session.execute(select(Goal).order_by(Goal.id)).scalars().all()
+    if not all_goals:
+        return Reply.text(ctx.de_en("Noch keine Ziele. Anlegen mit: ziel neu \"<titel>\"",
+                                    "No goals yet. Create one with: goal new \"<title>\""))
+    totals = _rolled_up(list(all_goals), _progress_by_goal(ctx))
+    children: dict[int | None, list[Goal]] = defaultdict(list)
+    for goal in all_goals:
+        children[goal.parent_id].append(goal)
+    lines: list[str] = []
+
+    def walk(goal: Goal, depth: int) -> None:
+        total, count = totals.get(goal.id, (0, 0))
+        progress = f"{round(total / count)} %" if count else "–"
+        measures = ctx.de_en(f"{count} Maßn.", f"{count} meas.")
+        lines.append(f"{'  ' * depth}{'▸' if depth < 2 else '•'} {goal.ref} {goal.title} — "
+                     f"{progress}, {measures}")
+        for child in children[goal.id]:
+            walk(child, depth + 1)
+
+    for root in children[None]:
+        walk(root, 0)
+    return Reply.text(*lines, heading=ctx.de_en("🎯 Zielbaum", "🎯 Goal tree"))
+
+
+def goal(ctx: Context, args: Args) -> Reply:
+    if not args.words:
+        raise UsageError()
+    text = " ".join(w.text for w in args.words)
+    match = ctx.resolve(text, [Kind.GOAL], start=args.words[0].start, end=args.words[-1].end)
+    return goal_detail(ctx, match.id)
+
+
+def _level(goal: Goal) -> int:
+    level, parent = 1, goal.parent
+    while parent is not None:
+        level, parent = level + 1, parent.parent
+    return level
+
+
+def goal_detail(ctx: Context, goal_id: int) -> Reply:
+    goal = ctx.session.execute(
+        select(Goal).where(Goal.id == goal_id).options(
+            selectinload(Goal.children), selectinload(Goal.indicators), selectinload(Goal.trends))
+    ).scalar_one()
+    level = min(_level(goal), 3)
+    kind = LEVEL_NAMES[level][0 if ctx.lang == "de" else 1]
+    all_goals = ctx.session.execute(select(Goal)).scalars().all()
+    total, count = _rolled_up(list(all_goals), _progress_by_goal(ctx)).get(goal.id, (0, 0))
+    lines = []
+    meta = [kind]
+    if goal.parent is not None:
+        meta.append(ctx.de_en("unter", "under") + f" {goal.parent.ref}")
+    if goal.field_of_action is not None:
+        meta.append(goal.field_of_action.name)
+    if goal.trends:
+        meta.append(ctx.de_en("Trends: ", "trends: ") + ", ".join(t.name for t in goal.trends))
+    lines.append(" · ".join(meta))
+    if goal.quality_target:
+        lines.append(ctx.de_en("Qualitätsziel: ", "Quality target: ") + goal.quality_target)
+    progress = f"{round(total / count)} %" if count else "–"
+    lines.append(ctx.de_en(f"Fortschritt: {progress} über {count} Maßnahmen",
+                           f"Progress: {progress} across {count} measures"))
+    if goal.evaluation_interval:
+        lines.append(ctx.de_en("Intervall: ", "Interval: ")
+                     + interval_name(goal.evaluation_interval, ctx.lang))
+    reply = Reply.text(*lines, heading=f"🎯 {goal.ref} {goal.title}")
+    if goal.children:
+        reply.add(*[f"▸ {c.ref} {c.title}" for c in goal.children],
+                  heading=ctx.de_en("Unterziele", "Sub-goals"))
+    measures = ctx.session.execute(
+        select(Measure).where(Measure.goal_id == goal.id)
+        .order_by(Measure.status.in_([MeasureStatus.DONE, MeasureStatus.CANCELLED]),
+                  Measure.deadline, Measure.id)
+    ).scalars().all()
+    if measures:
+        measure_lines = [measure_line(m, ctx.today, ctx.lang) for m in measures[:LIST_LIMIT]]
+        reply.add(*cut(measure_lines, len(measures), ctx.lang, f"export csv {goal.ref}"),
+                  heading=ctx.de_en(f"Maßnahmen ({len(measures)})", f"Measures ({len(measures)})"))
+    indicators = ctx.session.execute(
+        select(Indicator).where(Indicator.goal_id == goal.id).order_by(Indicator.id)
+    ).scalars().all()
+    if indicators:
+        reply.add(*[indicator_line(ctx, i) for i in indicators],
+                  heading=ctx.de_en("Kennzahlen", "Indicators"))
+    return reply
+
+
+def new_goal(ctx: Context, args: Args) -> Reply:
+    if not args.words:
+        raise UsageError(ctx.de_en("Der Titel fehlt.", "The title is missing."))
+    title = " ".join(w.text for w in args.words)
+    goal = Goal(title=title, created_at=ctx.now)
+    options = args.options
+    if "parent" in options:
+        token = options["parent"]
+        parent = ctx.session.get(
+            Goal, ctx.resolve(token.text, [Kind.GOAL], start=token.start, end=token.end).id)
+        if parent is not None and _level(parent) >= 3:
+            raise UsageError(ctx.de_en(
+                f"{parent.ref} ist schon ein Ziel der dritten Ebene (Leitziel → Handlungsfeld "
+                "→ Ziel); bitte ein höheres Oberziel wählen.",
+                f"{parent.ref} is already on the third level (guiding goal → field of action "
+                "→ goal); please choose a higher parent."))
+        goal.parent = parent
+    if "field" in options:
+        goal.field_of_action = _named(ctx, FieldOfAction, options["field"].text)
+    elif goal.parent is not None:
+        goal.field_of_action = goal.parent.field_of_action
+    if "trends" in options:
+        for name in [n.strip() for n in options["trends"].text.split(",") if n.strip()]:
+            goal.trends.append(_named(ctx, Trend, name))
+    if "interval" in options:
+        interval = parse_interval(options["interval"].text)
+        if interval is None:
+            raise UsageError(ctx.de_en(
+                "Intervall: monatlich, quartalsweise, halbjährlich, jährlich oder „6 Wochen“.",
+                "Interval: monthly, quarterly, half-yearly, yearly or “6 weeks”."))
+        goal.evaluation_interval = interval
+    if "quality" in options:
+        goal.quality_target = options["quality"].text
+    ctx.session.add(goal)
+    ctx.session.flush()
+    ctx.audit("create", "goal", goal.id, after={"title": title,
+                                                 "parent": goal.parent.ref if goal.parent else None})
+    kind = LEVEL_NAMES[min(_level(goal), 3)][0 if ctx.lang == "de" else 1]
+    lines = [f"{kind}: {goal.title}"]
+    if goal.parent is not None:
+        lines.append(ctx.de_en("Oberziel: ", "Parent: ") + f"{goal.parent.ref} {goal.parent.title}")
+    if goal.field_of_action is not None:
+        lines.append(ctx.de_en("Handlungsfeld: ", "Field of action: ") + goal.field_of_action.name)
+    return Reply.text(*lines, heading=ctx.de_en(f"Angelegt: {goal.ref}", f"Created: {goal.ref}"))
+
+
+def _named(ctx: Context, model: type[T], name: str) -> T:
+    """A field of action or trend by name (case-insensitive); a clear refusal otherwise."""
+    rows = ctx.session.execute(select(model)).scalars().all()
+    for row in rows:
+        if row.name.casefold() == name.casefold() or row.name.casefold().startswith(
+                name.casefold()):
+            return row
+    known = ", ".join(r.name for r in rows) or "–"
+    raise UsageError(ctx.de_en(f"„{name}“ kenne ich nicht. Möglich: {known}",
+                               f"I don't know “{name}”. Possible: {known}"))
+
+
+__all__ = ["status_name"]

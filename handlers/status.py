@@ -1,0 +1,413 @@
+"""Read commands: status (overview and detail), meine, fällig, überfällig, verlauf."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from handlers.args import Args
+from handlers.context import Context, UsageError
+from handlers.core import Reply, ShownVersion
+from handlers.i18n import fmt_date, fmt_number, status_name
+from handlers.views import (
+    LIST_LIMIT,
+    cut,
+    is_stale,
+    measure_line,
+    person_label,
+    quick_answers,
+    status_counts_line,
+)
+from storage.intervals import interval_name
+from storage.lookup import Kind
+from storage.models import (
+    AuditEntry,
+    Department,
+    Goal,
+    Indicator,
+    IndicatorValue,
+    Measure,
+    MeasureStatus,
+    Person,
+    PlanningArea,
+    StatusReport,
+    measure_participants,
+)
+
+OPEN_STATUSES = [s for s in MeasureStatus if not s.is_closed]
+ALL_KINDS = (Kind.MEASURE, Kind.GOAL, Kind.DEPARTMENT, Kind.PERSON, Kind.AREA)
+
+
+def _measures() -> Select[tuple[Measure]]:
+    return select(Measure).options(joinedload(Measure.lead_department))
+
+
+def _open() -> ColumnElement[bool]:
+    return Measure.status.in_(OPEN_STATUSES)
+
+
+def _of_department(department_id: int) -> ColumnElement[bool]:
+    """Measures a department leads or takes part in."""
+    participating = select(measure_participants.c.measure_id).where(
+        measure_participants.c.department_id == department_id
+    )
+    return or_(Measure.lead_department_id == department_id, Measure.id.in_(participating))
+
+
+# -- status -------------------------------------------------------------------------------
+
+
+def status(ctx: Context, args: Args) -> Reply:
+    if not args.words:
+        if ctx.room is not None and ctx.room.department is not None:
+            return _department_detail(ctx, ctx.room.department)
+        return _overview(ctx, None, ctx.de_en(f"Überblick {ctx.settings.municipality}",
+                                              f"Overview {ctx.settings.municipality}"))
+    first, last = args.words[0], args.words[-1]
+    text = " ".join(w.text for w in args.words)
+    match = ctx.resolve(text, ALL_KINDS, start=first.start, end=last.end)
+    if match.kind is Kind.MEASURE:
+        return measure_detail(ctx, match.id)
+    if match.kind is Kind.GOAL:
+        from handlers.goals import goal_detail
+
+        return goal_detail(ctx, match.id)
+    if match.kind is Kind.DEPARTMENT:
+        department = ctx.session.get(Department, match.id)
+        assert department is not None
+        return _department_detail(ctx, department)
+    if match.kind is Kind.PERSON:
+        person = ctx.session.get(Person, match.id)
+        assert person is not None
+        return _person_detail(ctx, person)
+    area = ctx.session.get(PlanningArea, match.id)
+    assert area is not None
+    return _area_detail(ctx, area)
+
+
+def _overview(
+    ctx: Context,
+    scope: ColumnElement[bool] | None,
+    heading: str,
+    *,
+    more_command: str = "überfällig",
+) -> Reply:
+    today = ctx.today
+    where = [scope] if scope is not None else []
+    counts: dict[MeasureStatus, int] = {
+        status_value: count
+        for status_value, count in ctx.session.execute(
+            select(Measure.status, func.count()).where(*where).group_by(Measure.status)
+        )
+    }
+    total = sum(counts.values())
+    overdue_where = [*where, _open(), Measure.deadline < today]
+    overdue_total = ctx.session.execute(
+        select(func.count()).select_from(Measure).where(*overdue_where)
+    ).scalar_one()
+    overdue = ctx.session.execute(
+        _measures().where(*overdue_where).order_by(Measure.deadline, Measure.id).limit(3)
+    ).scalars().all()
+    due_soon = ctx.session.execute(
+        select(func.count()).select_from(Measure).where(
+            *where, _open(), Measure.deadline >= today,
+            Measure.deadline <= today + timedelta(days=14),
+        )
+    ).scalar_one()
+    stale = ctx.session.execute(
+        select(func.count()).select_from(Measure).where(
+            *where, _open(), Measure.evaluation_due_on < today
+        )
+    ).scalar_one()
+    measures_word = ctx.de_en("Maßnahmen", "measures")
+    reply = Reply.text(status_counts_line(counts, ctx.lang),
+                       heading=f"📊 {heading} — {total} {measures_word}")
+    lines = [ctx.de_en(f"🔴 Überfällig: {overdue_total}", f"🔴 Overdue: {overdue_total}")]
+    lines += ["  " + measure_line(m, today, ctx.lang) for m in overdue]
+    if overdue_total > len(overdue):
+        command = more_command if ctx.lang == "de" else more_command.replace(
+            "überfällig", "overdue")
+        lines = cut(lines, len(lines) + overdue_total - len(overdue), ctx.lang, command)
+    lines.append(ctx.de_en(f"⏰ Fällig in 14 Tagen: {due_soon}", f"⏰ Due in 14 days: {due_soon}"))
+    lines.append(ctx.de_en(f"💤 Ohne aktuellen Bericht: {stale}",
+                           f"💤 Without a current report: {stale}"))
+    reply.add(*lines)
+    return reply
+
+
+def _department_detail(ctx: Context, department: Department) -> Reply:
+    return _overview(
+        ctx, Measure.lead_department_id == department.id, department.label,
+        more_command=f"überfällig {department.key}",
+    )
+
+
+def _person_detail(ctx: Context, person: Person) -> Reply:
+    measures = ctx.session.execute(
+        _measures().where(Measure.responsible_id == person.id, _open())
+        .order_by(Measure.deadline.is_(None), Measure.deadline, Measure.id)
+    ).scalars().all()
+    department = person.department.label if person.department else "–"
+    heading = f"👤 {person.name} — {department}, {person.role.value}"
+    if person.absent_until and person.absent_until >= ctx.today:
+        deputy = person.deputy.name if person.deputy else "–"
+        heading += ctx.de_en(
+            f" (abwesend bis {fmt_date(person.absent_until, 'de')}, Vertretung: {deputy})",
+            f" (absent until {fmt_date(person.absent_until, 'en')}, deputy: {deputy})",
+        )
+    if not measures:
+        return Reply.text(ctx.de_en("Keine offenen Maßnahmen.", "No open measures."),
+                          heading=heading)
+    lines = [measure_line(m, ctx.today, ctx.lang) for m in measures[:LIST_LIMIT]]
+    return Reply.text(*cut(lines, len(measures), ctx.lang, f"status {person.name}"),
+                      heading=heading)
+
+
+def _area_detail(ctx: Context, area: PlanningArea) -> Reply:
+    reply = _overview(ctx, Measure.planning_area_id == area.id,
+                      ctx.de_en(f"Planungsraum {area.name}", f"Planning area {area.name}"))
+    return reply
+
+
+def measure_detail(ctx: Context, measure_id: int) -> Reply:
+    measure = ctx.session.get(Measure, measure_id)
+    assert measure is not None
+    lang, today = ctx.lang, ctx.today
+    heading = f"{measure_line(measure, today, lang).split(' — ')[0]}"
+    status_line = ctx.de_en("Status", "Status") + (
+        f": {status_name(measure.status, lang)}, {measure.progress} %"
+    )
+    if measure.deadline is not None:
+        remaining = (measure.deadline - today).days
+        when = fmt_date(measure.deadline, lang)
+        if measure.status.is_closed:
+            status_line += ctx.de_en(f" · Frist {when}", f" · due {when}")
+        elif remaining < 0:
+            status_line += ctx.de_en(f" · Frist {when} (seit {-remaining} Tagen überfällig)",
+                                     f" · due {when} ({-remaining} days overdue)")
+        else:
+            status_line += ctx.de_en(f" · Frist {when} (in {remaining} Tagen)",
+                                     f" · due {when} (in {remaining} days)")
+    lines = [status_line]
+    participants = ", ".join(d.key for d in measure.participants)
+    lead = ctx.de_en("Federführend", "Lead") + f": {measure.lead_department.label}"
+    if participants:
+        lead += ctx.de_en(f" · beteiligt: {participants}", f" · participating: {participants}")
+    lines.append(lead)
+    lines.append(ctx.de_en("Verantwortlich", "Responsible") + ": "
+                 + person_label(ctx, measure.responsible.name if measure.responsible else None))
+    where = []
+    if measure.goal is not None:
+        where.append(ctx.de_en("Ziel", "Goal") + f": {measure.goal.ref} {measure.goal.title}")
+    if measure.planning_area is not None:
+        where.append(ctx.de_en("Planungsraum", "Area") + f": {measure.planning_area.name}")
+    if where:
+        lines.append(" · ".join(where))
+    last = ctx.session.execute(
+        select(StatusReport).where(StatusReport.measure_id == measure.id)
+        .order_by(StatusReport.at.desc(), StatusReport.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    interval = interval_name(measure.evaluation_interval, lang)
+    if last is not None:
+        who = last.person.name if last.person else "?"
+        note = f": „{last.note}“" if last.note else ""
+        report = ctx.de_en("Letzter Bericht", "Last report") + (
+            f": {fmt_date(last.at.astimezone(ctx.settings.timezone).date(), lang)} ({who}){note}"
+        )
+    else:
+        report = ctx.de_en("Noch kein Bericht", "No report yet")
+    report += ctx.de_en(f" · Intervall: {interval}", f" · interval: {interval}")
+    if is_stale(measure, today):
+        report += ctx.de_en(" · 💤 Bericht fällig", " · 💤 report due")
+    lines.append(report)
+    if measure.description:
+        lines.append(measure.description)
+    reply = Reply.text(*lines, heading=heading)
+    reply.subject = ShownVersion(measure.id, measure.version)
+    reply.quick_answers = quick_answers(measure, lang)
+    return reply
+
+
+# -- lists --------------------------------------------------------------------------------
+
+
+def mine(ctx: Context, args: Args) -> Reply:
+    assert ctx.person is not None
+    measures = ctx.session.execute(
+        _measures().where(Measure.responsible_id == ctx.person.id, _open())
+        .order_by(Measure.deadline.is_(None), Measure.deadline, Measure.id)
+    ).scalars().all()
+    heading = ctx.de_en("Ihre offenen Maßnahmen", "Your open measures") + f" ({len(measures)})"
+    if not measures:
+        return Reply.text(ctx.de_en("Sie haben keine offenen Maßnahmen. 🎉",
+                                    "You have no open measures. 🎉"))
+    lines = [measure_line(m, ctx.today, ctx.lang) for m in measures[:LIST_LIMIT]]
+    return Reply.text(*cut(lines, len(measures), ctx.lang, f"status {ctx.person.name}"),
+                      heading=heading)
+
+
+def _department_arg(ctx: Context, args: Args, index: int) -> Department | None:
+    if len(args.words) <= index:
+        return ctx.room.department if ctx.room is not None else None
+    words = args.words[index:]
+    match = ctx.resolve(" ".join(w.text for w in words), [Kind.DEPARTMENT],
+                        start=words[0].start, end=words[-1].end)
+    return ctx.session.get(Department, match.id)
+
+
+def due(ctx: Context, args: Args) -> Reply:
+    horizon = 14
+    index = 0
+    if args.words and args.words[0].text.isdigit():
+        horizon = int(args.words[0].text)
+        index = 1
+        if not 1 <= horizon <= 366:
+            raise UsageError(ctx.de_en("Die Tage müssen zwischen 1 und 366 liegen.",
+                                       "Days must be between 1 and 366."))
+    department = _department_arg(ctx, args, index)
+    today = ctx.today
+    where: list[ColumnElement[bool]] = [
+        _open(), Measure.deadline >= today, Measure.deadline <= today + timedelta(days=horizon)
+    ]
+    if department is not None:
+        where.append(_of_department(department.id))
+    scope = f" — {department.key}" if department else ""
+    return _measure_list(
+        ctx, where, ctx.de_en(f"Fällig in {horizon} Tagen{scope}", f"Due in {horizon} days{scope}"),
+        ctx.de_en("Nichts fällig in diesem Zeitraum. 👍", "Nothing due in that period. 👍"),
+        ctx.de_en(f"fällig {horizon} <ressort>", f"due {horizon} <department>"),
+    )
+
+
+def overdue(ctx: Context, args: Args) -> Reply:
+    department = _department_arg(ctx, args, 0)
+    where: list[ColumnElement[bool]] = [_open(), Measure.deadline < ctx.today]
+    if department is not None:
+        where.append(_of_department(department.id))
+    scope = f" — {department.key}" if department else ""
+    return _measure_list(
+        ctx, where, ctx.de_en(f"Überfällig{scope}", f"Overdue{scope}"),
+        ctx.de_en("Nichts überfällig. 👍", "Nothing overdue. 👍"),
+        ctx.de_en("überfällig <ressort>", "overdue <department>"),
+    )
+
+
+def _measure_list(
+    ctx: Context, where: list[ColumnElement[bool]], heading: str, empty: str, narrower: str
+) -> Reply:
+    total = ctx.session.execute(select(func.count()).select_from(Measure).where(*where)).scalar_one()
+    if total == 0:
+        return Reply.text(empty, heading=heading)
+    measures = ctx.session.execute(
+        _measures().where(*where).order_by(Measure.deadline, Measure.id).limit(LIST_LIMIT)
+    ).scalars().all()
+    lines = [measure_line(m, ctx.today, ctx.lang) for m in measures]
+    return Reply.text(*cut(lines, total, ctx.lang, narrower), heading=f"{heading} ({total})")
+
+
+# -- verlauf ------------------------------------------------------------------------------
+
+
+def history(ctx: Context, args: Args) -> Reply:
+    if not args.words:
+        raise UsageError()
+    first, last = args.words[0], args.words[-1]
+    match = ctx.resolve(" ".join(w.text for w in args.words), [Kind.MEASURE],
+                        start=first.start, end=last.end)
+    measure = ctx.session.get(Measure, match.id)
+    assert measure is not None
+    tz = ctx.settings.timezone
+    events: list[tuple[Any, str]] = []
+    for report in ctx.session.execute(
+        select(StatusReport).where(StatusReport.measure_id == measure.id)
+        .order_by(StatusReport.at.desc(), StatusReport.id.desc()).limit(LIST_LIMIT)
+    ).scalars():
+        when = report.at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+        who = report.person.name if report.person else "?"
+        change = _change_text(ctx, report.old_status, report.new_status, report.old_progress,
+                              report.new_progress)
+        note = f" — „{report.note}“" if report.note else ""
+        events.append((report.at, f"{when} {who}: {change}{note}"))
+    for entry in ctx.session.execute(
+        select(AuditEntry).where(
+            AuditEntry.entity_kind == "measure", AuditEntry.entity_id == measure.id,
+            AuditEntry.action.not_in(["report", "done"]),
+        ).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(LIST_LIMIT)
+    ).scalars():
+        when = entry.at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+        who = entry.person.name if entry.person else entry.actor
+        events.append((entry.at, f"{when} {who}: {describe_change(ctx, entry)}"))
+    events.sort(key=lambda e: e[0], reverse=True)
+    heading = ctx.de_en("Verlauf", "History") + f" {measure.ref} {measure.title}"
+    if not events:
+        return Reply.text(ctx.de_en("Noch keine Berichte oder Änderungen.",
+                                    "No reports or changes yet."), heading=heading)
+    return Reply.text(*[line for _at, line in events[:LIST_LIMIT]], heading=heading)
+
+
+def _change_text(ctx: Context, old_status: str, new_status: str, old: int, new: int) -> str:
+    parts = []
+    if old_status != new_status:
+        parts.append(f"{status_name(MeasureStatus(old_status), ctx.lang)} → "
+                     f"{status_name(MeasureStatus(new_status), ctx.lang)}")
+    if old != new:
+        parts.append(f"{old} % → {new} %")
+    return ", ".join(parts) or ctx.de_en("Bericht", "report")
+
+
+_FIELD_NAMES = {
+    "deadline": ("Frist", "deadline"),
+    "responsible": ("verantwortlich", "responsible"),
+    "lead_department": ("federführend", "lead"),
+    "status": ("Status", "status"),
+    "progress": ("Fortschritt", "progress"),
+    "title": ("Titel", "title"),
+}
+
+
+def describe_change(ctx: Context, entry: AuditEntry) -> str:
+    """`Frist 31.03.2027 → 30.06.2027 (Träger verspätet)` from an audit entry."""
+    if entry.action == "create":
+        return ctx.de_en("angelegt", "created")
+    before, after = entry.before or {}, entry.after or {}
+    parts = []
+    for key in after:
+        if key == "reason" or before.get(key) == after.get(key):
+            continue
+        label = _FIELD_NAMES.get(key, (key, key))[0 if ctx.lang == "de" else 1]
+        old, new = before.get(key), after.get(key)
+        if key == "deadline":
+            old = fmt_date(date.fromisoformat(old), ctx.lang) if old else "–"
+            new = fmt_date(date.fromisoformat(new), ctx.lang) if new else "–"
+        elif key == "status":
+            old = status_name(MeasureStatus(old), ctx.lang) if old else "–"
+            new = status_name(MeasureStatus(new), ctx.lang) if new else "–"
+        parts.append(f"{label} {old or '–'} → {new or '–'}")
+    reason = after.get("reason")
+    text = ", ".join(parts) or entry.action
+    return f"{text} ({reason})" if reason else text
+
+
+def indicator_line(ctx: Context, indicator: Indicator) -> str:
+    latest = ctx.session.execute(
+        select(IndicatorValue).where(IndicatorValue.indicator_id == indicator.id)
+        .order_by(IndicatorValue.measured_on.desc()).limit(1)
+    ).scalar_one_or_none()
+    target = ""
+    if indicator.target_value is not None:
+        goal_value = fmt_number(indicator.target_value, ctx.lang)
+        target = ctx.de_en(f", Ziel {goal_value}", f", target {goal_value}")
+        if indicator.target_date is not None:
+            target += f" ({indicator.target_date.year})"
+    if latest is None:
+        return f"📏 {indicator.name}: – {indicator.unit}{target}"
+    flag = "⚠️ " if indicator.is_off_target(latest.value) else "✔️ "
+    when = fmt_date(latest.measured_on, ctx.lang)
+    value = fmt_number(latest.value, ctx.lang)
+    return f"{flag}{indicator.name}: {value} {indicator.unit} ({when}){target}"
+
+
+__all__ = ["Goal", "and_", "describe_change", "indicator_line", "measure_detail"]

@@ -1,0 +1,88 @@
+"""Short, phone-sized lines for measures, goals and lists, shared by the handlers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from handlers.context import Context
+from handlers.core import Language, QuickAnswer
+from handlers.i18n import STATUS_MARKERS, days, fmt_date, status_name, t
+from storage.models import Measure, MeasureStatus
+
+LIST_LIMIT = 10
+
+
+def is_overdue(measure: Measure, today: date) -> bool:
+    return (
+        measure.deadline is not None
+        and measure.deadline < today
+        and not measure.status.is_closed
+    )
+
+
+def is_stale(measure: Measure, today: date) -> bool:
+    return (
+        not measure.status.is_closed
+        and measure.evaluation_due_on is not None
+        and measure.evaluation_due_on < today
+    )
+
+
+def marker(measure: Measure, today: date) -> str:
+    return "🔴" if is_overdue(measure, today) else STATUS_MARKERS[measure.status]
+
+
+def deadline_phrase(measure: Measure, today: date, lang: Language) -> str:
+    """`Frist 31.03.2027`, or `12 Tage überfällig` for an overdue measure."""
+    if measure.deadline is None:
+        return "ohne Frist" if lang == "de" else "no deadline"
+    if is_overdue(measure, today):
+        n = (today - measure.deadline).days
+        return f"{days(n, lang)} überfällig" if lang == "de" else f"{days(n, lang)} overdue"
+    label = "Frist" if lang == "de" else "due"
+    return f"{label} {fmt_date(measure.deadline, lang)}"
+
+
+def measure_line(measure: Measure, today: date, lang: Language, *, lead: bool = True) -> str:
+    """`🟢 M-12 Sprachförderung in Kitas — JA, 60 %, Frist 31.03.2027`."""
+    parts = []
+    if lead:
+        parts.append(measure.lead_department.key)
+    if not measure.status.is_closed:
+        parts.append(f"{measure.progress} %")
+    parts.append(deadline_phrase(measure, today, lang))
+    return f"{marker(measure, today)} {measure.ref} {measure.title} — {', '.join(parts)}"
+
+
+def cut(lines: list[str], total: int, lang: Language, command: str) -> list[str]:
+    """Keep a list phone-sized; say how many more there are and which command shows them."""
+    if total > len(lines):
+        return [*lines, t(lang, "more_lines", n=total - len(lines), command=command)]
+    return lines
+
+
+def quick_answers(measure: Measure, lang: Language) -> list[QuickAnswer]:
+    """✅ done, 🟢 on track, 🟡 delayed — acting exactly like the typed commands."""
+    if measure.status.is_closed:
+        return []
+    if lang == "de":
+        return [
+            QuickAnswer("✅ erledigt", f"erledigt {measure.ref}", "✅"),
+            QuickAnswer("🟢 läuft", f"melden {measure.ref} laufend", "🟢"),
+            QuickAnswer("🟡 verzögert", f"melden {measure.ref} verzögert", "🟡"),
+        ]
+    return [
+        QuickAnswer("✅ done", f"done {measure.ref}", "✅"),
+        QuickAnswer("🟢 on track", f"update {measure.ref} in_progress", "🟢"),
+        QuickAnswer("🟡 delayed", f"update {measure.ref} delayed", "🟡"),
+    ]
+
+
+def status_counts_line(counts: dict[MeasureStatus, int], lang: Language) -> str:
+    return " · ".join(
+        f"{STATUS_MARKERS[s]} {counts.get(s, 0)} {status_name(s, lang)}" for s in MeasureStatus
+    )
+
+
+def person_label(ctx: Context, name: str | None) -> str:
+    return name or ctx.de_en("niemand", "nobody")

@@ -1,0 +1,1 @@
+"""Schedules: delivering the outbox (and, with the reminders issue, the reminder sweep)."""

@@ -1,0 +1,1 @@
+"""Storage: models, migrations, the unit of work and name lookup."""

@@ -1,0 +1,501 @@
+"""The Regelkreis domain (PRODUCT.md §1) as typed SQLAlchemy 2.x models."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import DateTime, TypeDecorator
+
+# Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes in UTC on every backend (SQLite has no time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware one")
+        value = value.astimezone(UTC)
+        # SQLite keeps text; store it naive-in-UTC so that ordering and comparisons hold.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Role(enum.StrEnum):
+    COORDINATION = "koordination"
+    DEPARTMENT = "ressort"
+    READ = "lesen"
+
+
+class MeasureStatus(enum.StrEnum):
+    PLANNED = "geplant"
+    IN_PROGRESS = "laufend"
+    DELAYED = "verzögert"
+    AT_RISK = "gefährdet"
+    DONE = "erledigt"
+    CANCELLED = "abgebrochen"
+
+    @property
+    def is_closed(self) -> bool:
+        return self in (MeasureStatus.DONE, MeasureStatus.CANCELLED)
+
+
+class Direction(enum.StrEnum):
+    HIGHER_IS_BETTER = "higher"
+    LOWER_IS_BETTER = "lower"
+
+
+class FollowUp(enum.StrEnum):
+    OPEN = "offen"
+    DONE = "umgesetzt"
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Store the value (e.g. "laufend"), not the Python member name, and use a portable
+    # VARCHAR + CHECK so SQLite and PostgreSQL migrations are the same.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        values_callable=lambda members: [m.value for m in members],
+        length=20,
+        validate_strings=True,
+    )
+
+
+class Municipality(Base):
+    __tablename__ = "municipality"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
+    state: Mapped[str] = mapped_column(String(8), default="BB")
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    aliases: Mapped[list[DepartmentAlias]] = relationship(
+        back_populates="department", cascade="all, delete-orphan", order_by="DepartmentAlias.id"
+    )
+    rooms: Mapped[list[RoomLink]] = relationship(back_populates="department")
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.key})"
+
+
+class DepartmentAlias(Base):
+    __tablename__ = "department_aliases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(200))
+    department: Mapped[Department] = relationship(back_populates="aliases")
+    __table_args__ = (UniqueConstraint("alias", name="uq_department_aliases_alias"),)
+
+
+class Person(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(String(2))
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    absent_until: Mapped[date | None] = mapped_column(Date)
+    # Where the person last wrote to the bot: reminders go there first (PRODUCT.md §3).
+    last_platform: Mapped[str | None] = mapped_column(String(16))
+    department: Mapped[Department | None] = relationship()
+    deputy: Mapped[Person | None] = relationship(remote_side="Person.id")
+    identities: Mapped[list[ChatIdentity]] = relationship(
+        back_populates="person", cascade="all, delete-orphan"
+    )
+
+
+class ChatIdentity(Base):
+    __tablename__ = "chat_identities"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(255))
+    person: Mapped[Person] = relationship(back_populates="identities")
+    __table_args__ = (
+        UniqueConstraint("platform", "user_id", name="uq_chat_identities_platform_user"),
+    )
+
+    @property
+    def address(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+
+class RoomLink(Base):
+    """A chat room the bot knows: linked to a department and/or the coordination room."""
+
+    __tablename__ = "room_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    room_id: Mapped[str] = mapped_column(String(255))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    is_coordination: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(String(2))
+    # Per-room reminder settings (`erinnerungen`), interpreted by schedules/.
+    reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    reminder_time: Mapped[str | None] = mapped_column(String(5))
+    department: Mapped[Department | None] = relationship(back_populates="rooms")
+    __table_args__ = (UniqueConstraint("platform", "room_id", name="uq_room_links_platform_room"),)
+
+    @property
+    def address(self) -> str:
+        return f"{self.platform}:{self.room_id}"
+
+
+class FieldOfAction(Base):
+    __tablename__ = "fields_of_action"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Trend(Base):
+    __tablename__ = "trends"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+goal_trends = Table(
+    "goal_trends",
+    Base.metadata,
+    Column("goal_id", ForeignKey("goals.id", ondelete="CASCADE"), primary_key=True),
+    Column("trend_id", ForeignKey("trends.id", ondelete="CASCADE"), primary_key=True),
+)
+
+measure_participants = Table(
+    "measure_participants",
+    Base.metadata,
+    Column("measure_id", ForeignKey("measures.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ForeignKey("departments.id"), primary_key=True, index=True),
+)
+
+
+class Goal(Base):
+    __tablename__ = "goals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("goals.id"), index=True)
+    field_of_action_id: Mapped[int | None] = mapped_column(ForeignKey("fields_of_action.id"))
+    quality_target: Mapped[str | None] = mapped_column(Text)
+    evaluation_interval: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    parent: Mapped[Goal | None] = relationship(remote_side="Goal.id", back_populates="children")
+    children: Mapped[list[Goal]] = relationship(back_populates="parent", order_by="Goal.id")
+    field_of_action: Mapped[FieldOfAction | None] = relationship()
+    trends: Mapped[list[Trend]] = relationship(secondary=goal_trends, order_by="Trend.id")
+    indicators: Mapped[list[Indicator]] = relationship(back_populates="goal", order_by="Indicator.id")
+
+    @property
+    def ref(self) -> str:
+        return f"Z-{self.id}"
+
+
+class PlanningArea(Base):
+    __tablename__ = "planning_areas"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Measure(Base):
+    __tablename__ = "measures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    goal_id: Mapped[int | None] = mapped_column(ForeignKey("goals.id"), index=True)
+    lead_department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    responsible_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    start: Mapped[date | None] = mapped_column(Date)
+    deadline: Mapped[date | None] = mapped_column(Date, index=True)
+    status: Mapped[MeasureStatus] = mapped_column(
+        _enum(MeasureStatus, "measure_status"), default=MeasureStatus.PLANNED
+    )
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    planning_area_id: Mapped[int | None] = mapped_column(ForeignKey("planning_areas.id"), index=True)
+    evaluation_interval: Mapped[str] = mapped_column(String(20), default="quartalsweise")
+    last_report_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The day the next report is due (last report, or creation, plus the evaluation interval);
+    # kept by storage.events so "stale" is one indexed comparison, not per-row date math.
+    evaluation_due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Incremented on every change; buttons and replies carry the version they showed.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    goal: Mapped[Goal | None] = relationship()
+    lead_department: Mapped[Department] = relationship(foreign_keys=[lead_department_id])
+    participants: Mapped[list[Department]] = relationship(
+        secondary=measure_participants, order_by="Department.key"
+    )
+    responsible: Mapped[Person | None] = relationship()
+    planning_area: Mapped[PlanningArea | None] = relationship()
+
+    __table_args__ = (Index("ix_measures_status_deadline", "status", "deadline"),)
+
+    @property
+    def ref(self) -> str:
+        return f"M-{self.id}"
+
+
+class StatusReport(Base):
+    __tablename__ = "status_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id", ondelete="CASCADE"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    old_status: Mapped[str] = mapped_column(String(20))
+    new_status: Mapped[str] = mapped_column(String(20))
+    old_progress: Mapped[int] = mapped_column(Integer)
+    new_progress: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    origin_platform: Mapped[str | None] = mapped_column(String(16))
+    origin_room: Mapped[str | None] = mapped_column(String(255))
+    origin_message_id: Mapped[str | None] = mapped_column(String(255))
+    person: Mapped[Person | None] = relationship()
+    __table_args__ = (Index("ix_status_reports_measure_at", "measure_id", "at"),)
+
+
+class Indicator(Base):
+    __tablename__ = "indicators"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    direction: Mapped[Direction] = mapped_column(_enum(Direction, "direction"))
+    baseline: Mapped[float | None] = mapped_column(Float)
+    target_value: Mapped[float | None] = mapped_column(Float)
+    target_date: Mapped[date | None] = mapped_column(Date)
+    goal: Mapped[Goal] = relationship(back_populates="indicators")
+    values: Mapped[list[IndicatorValue]] = relationship(
+        back_populates="indicator", order_by="IndicatorValue.measured_on"
+    )
+
+    def is_off_target(self, value: float) -> bool:
+        if self.target_value is None:
+            return False
+        if self.direction is Direction.HIGHER_IS_BETTER:
+            return value < self.target_value
+        return value > self.target_value
+
+
+class IndicatorValue(Base):
+    __tablename__ = "indicator_values"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id", ondelete="CASCADE"))
+    measured_on: Mapped[date] = mapped_column(Date)
+    value: Mapped[float] = mapped_column(Float)
+    source: Mapped[str | None] = mapped_column(String(200))
+    indicator: Mapped[Indicator] = relationship(back_populates="values")
+    __table_args__ = (Index("ix_indicator_values_indicator_on", "indicator_id", "measured_on"),)
+
+
+meeting_departments = Table(
+    "meeting_departments",
+    Base.metadata,
+    Column("meeting_id", ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ForeignKey("departments.id"), primary_key=True),
+)
+
+decision_measures = Table(
+    "decision_measures",
+    Base.metadata,
+    Column("decision_id", ForeignKey("decisions.id", ondelete="CASCADE"), primary_key=True),
+    Column("measure_id", ForeignKey("measures.id"), primary_key=True),
+)
+
+decision_goals = Table(
+    "decision_goals",
+    Base.metadata,
+    Column("decision_id", ForeignKey("decisions.id", ondelete="CASCADE"), primary_key=True),
+    Column("goal_id", ForeignKey("goals.id"), primary_key=True),
+)
+
+
+class Meeting(Base):
+    __tablename__ = "meetings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    body: Mapped[str | None] = mapped_column(String(200))
+    room_link_id: Mapped[int | None] = mapped_column(ForeignKey("room_links.id"))
+    room: Mapped[RoomLink | None] = relationship()
+    departments: Mapped[list[Department]] = relationship(
+        secondary=meeting_departments, order_by="Department.key"
+    )
+    decisions: Mapped[list[Decision]] = relationship(
+        back_populates="meeting", order_by="Decision.id"
+    )
+
+    @property
+    def ref(self) -> str:
+        return f"S-{self.id}"
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    resulting_changes: Mapped[str | None] = mapped_column(Text)
+    follow_up: Mapped[FollowUp] = mapped_column(_enum(FollowUp, "follow_up"), default=FollowUp.OPEN)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    meeting: Mapped[Meeting] = relationship(back_populates="decisions")
+    measures: Mapped[list[Measure]] = relationship(secondary=decision_measures)
+    goals: Mapped[list[Goal]] = relationship(secondary=decision_goals)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # Who acted, as the chat identity, so admins named only in config are audited too.
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(40))
+    entity_kind: Mapped[str] = mapped_column(String(20))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    # The entity's version after the change (measures); lets a refusal say what changed since.
+    entity_version: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    origin_platform: Mapped[str] = mapped_column(String(16))
+    origin_room: Mapped[str | None] = mapped_column(String(255))
+    origin_message_id: Mapped[str | None] = mapped_column(String(255))
+    person: Mapped[Person | None] = relationship()
+    __table_args__ = (Index("ix_audit_entries_entity", "entity_kind", "entity_id", "id"),)
+
+
+class OutboxEntry(Base):
+    """A message the bot sends on its own, recorded in the transaction that decided it."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stable idempotency key, e.g. "assign:M-12:person:4:v3"; a second insert is refused.
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    room_link_id: Mapped[int | None] = mapped_column(ForeignKey("room_links.id"))
+    measure_id: Mapped[int | None] = mapped_column(ForeignKey("measures.id"))
+    text: Mapped[str] = mapped_column(Text)
+    quick_answers: Mapped[list[Any] | None] = mapped_column(JSON)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[OutboxState] = mapped_column(
+        _enum(OutboxState, "outbox_state"), default=OutboxState.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_to: Mapped[str | None] = mapped_column(String(300))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    person: Mapped[Person | None] = relationship()
+    room: Mapped[RoomLink | None] = relationship()
+    __table_args__ = (Index("ix_outbox_state_due", "state", "due_at"),)
+
+
+class PendingChoice(Base):
+    """An ambiguous reference awaiting the sender's numbered pick."""
+
+    __tablename__ = "pending_choices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    room_id: Mapped[str] = mapped_column(String(255))
+    sender_id: Mapped[str] = mapped_column(String(255))
+    command_text: Mapped[str] = mapped_column(Text)
+    span_start: Mapped[int] = mapped_column(Integer)
+    span_end: Mapped[int] = mapped_column(Integer)
+    candidates: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    __table_args__ = (
+        UniqueConstraint("platform", "room_id", "sender_id", name="uq_pending_choices_who"),
+    )
+
+
+class SentMessage(Base):
+    """A bot message that showed one measure: replies to it carry the version it showed."""
+
+    __tablename__ = "sent_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    room_id: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[str] = mapped_column(String(255))
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id", ondelete="CASCADE"))
+    measure_version: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    __table_args__ = (
+        UniqueConstraint("platform", "room_id", "message_id", name="uq_sent_messages_msg"),
+    )
+
+
+class NameRevision(Base):
+    """Bumped whenever names change other than by insert, so lookup caches know to rebuild."""
+
+    __tablename__ = "name_revisions"
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Lock(Base):
+    """Named leases (reminder sweep, Matrix device, Telegram poller) shared across processes."""
+
+    __tablename__ = "locks"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

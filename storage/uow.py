@@ -1,0 +1,72 @@
+"""Unit of work: everything a command changes commits together, or nothing does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import WRITE_OPTION
+
+
+class UnitOfWork:
+    """`with uow: ...; uow.commit()` — rolls back unless committed, like cosmicpython's."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self._factory = factory
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside its with block")
+        return self._session
+
+    def __enter__(self) -> Self:
+        self._session = self._factory()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            session.rollback()
+        finally:
+            session.close()
+            self._session = None
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+class UnitOfWorkFactory:
+    """Makes reading and writing units of work for one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._read = sessionmaker(engine, expire_on_commit=False)
+        self._write = sessionmaker(
+            engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+        )
+
+    def __call__(self, *, write: bool = False) -> UnitOfWork:
+        return UnitOfWork(self._write if write else self._read)
+
+    def reader(self) -> UnitOfWork:
+        return UnitOfWork(self._read)
+
+    def writer(self) -> UnitOfWork:
+        return UnitOfWork(self._write)
+
+
+UowFactory = Callable[..., UnitOfWork]
