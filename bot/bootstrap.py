@@ -37,8 +37,13 @@ def core_settings(config: Config) -> CoreSettings:
     )
 
 
-def bootstrap(config: Config, *, clock: Clock = system_clock, migrate: bool = True,
-              engine: Engine | None = None) -> App:
+def bootstrap(
+    config: Config,
+    *,
+    clock: Clock = system_clock,
+    migrate: bool = True,
+    engine: Engine | None = None,
+) -> App:
     """Everything a transport needs; the schema is upgraded first unless `migrate` is off."""
     events.install()
     if engine is None:
@@ -47,6 +52,7 @@ def bootstrap(config: Config, *, clock: Clock = system_clock, migrate: bool = Tr
     if migrate:
         upgrade(engine)
     uows = UnitOfWorkFactory(engine)
-    dispatcher = Dispatcher(build_registry(), uows, core_settings(config), lookup=NameLookup(),
-                            clock=clock)
+    dispatcher = Dispatcher(
+        build_registry(), uows, core_settings(config), lookup=NameLookup(), clock=clock
+    )
     return App(config=config, engine=engine, uows=uows, dispatcher=dispatcher, clock=clock)

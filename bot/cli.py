@@ -6,8 +6,8 @@ import argparse
 import getpass
 import logging
 import sys
-from dataclasses import replace
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from bot.bootstrap import App, bootstrap, core_settings
 from bot.config import Config, ConfigError, load_config
-from bot.console import PLATFORM as CONSOLE, ConsoleChat
+from bot.console import PLATFORM as CONSOLE
+from bot.console import ConsoleChat
 from handlers.admin import (
     ROLE_WORDS,
     create_department,
@@ -43,91 +44,138 @@ class CliError(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, metavar="FILE",
-                        help="configuration file (default: regelkreis.toml if present, "
-                             "else the embedded defaults)")
+    common.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="configuration file (default: regelkreis.toml if present, else the embedded defaults)",
+    )
     parser = argparse.ArgumentParser(
-        prog="regelkreis", parents=[common],
+        prog="regelkreis",
+        parents=[common],
         description="Regelkreis — measures, deadlines and reminders across departments, "
-                    "in the team chat.")
+        "in the team chat.",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    chat = commands.add_parser("chat", parents=[common], help="console chat with the bot",
-                               description="Talk to the bot in the terminal. When standard "
-                               "input is not a terminal, reads one command per line and prints "
-                               "each reply followed by an empty line.")
-    chat.add_argument("--as", dest="as_person", metavar="NAME",
-                      help=f"act as this registered person (default: {DEMO_COORDINATOR}, "
-                           "the example coordinator, if registered)")
-    chat.add_argument("--demo", action="store_true", help="make sure the example "
-                      "municipality exists")
-    chat.add_argument("--room", default="konsole", metavar="ROOM",
-                      help="console room to talk in (default: konsole, an unlinked room; "
-                           "the example municipality links jugendamt, schulamt, koordination)")
+    chat = commands.add_parser(
+        "chat",
+        parents=[common],
+        help="console chat with the bot",
+        description="Talk to the bot in the terminal. When standard "
+        "input is not a terminal, reads one command per line and prints "
+        "each reply followed by an empty line.",
+    )
+    chat.add_argument(
+        "--as",
+        dest="as_person",
+        metavar="NAME",
+        help=f"act as this registered person (default: {DEMO_COORDINATOR}, "
+        "the example coordinator, if registered)",
+    )
+    chat.add_argument(
+        "--demo", action="store_true", help="make sure the example municipality exists"
+    )
+    chat.add_argument(
+        "--room",
+        default="konsole",
+        metavar="ROOM",
+        help="console room to talk in (default: konsole, an unlinked room; "
+        "the example municipality links jugendamt, schulamt, koordination)",
+    )
 
-    run = commands.add_parser("run", parents=[common], help="serve the configured platforms "
-                              "(console chat when none is configured)")
-    run.add_argument("--demo", action="store_true", help="make sure the example municipality "
-                     "exists")
+    run = commands.add_parser(
+        "run",
+        parents=[common],
+        help="serve the configured platforms (console chat when none is configured)",
+    )
+    run.add_argument(
+        "--demo", action="store_true", help="make sure the example municipality exists"
+    )
 
     db = commands.add_parser("db", parents=[common], help="database schema")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    db_commands.add_parser("upgrade", parents=[common], help="upgrade the schema to the newest "
-                           "version")
+    db_commands.add_parser(
+        "upgrade", parents=[common], help="upgrade the schema to the newest version"
+    )
 
-    commands.add_parser("demo", parents=[common], help="create the example municipality "
-                        "(Musterstadt) unless it exists")
+    commands.add_parser(
+        "demo",
+        parents=[common],
+        help="create the example municipality (Musterstadt) unless it exists",
+    )
 
     ressort = commands.add_parser("ressort", parents=[common], help="departments")
-    ressort_commands = ressort.add_subparsers(dest="ressort_command", metavar="ACTION",
-                                              required=True)
+    ressort_commands = ressort.add_subparsers(
+        dest="ressort_command", metavar="ACTION", required=True
+    )
     add = ressort_commands.add_parser("add", parents=[common], help="create a department")
     add.add_argument("key", help="short key, e.g. JA")
     add.add_argument("name", help='name, e.g. "Jugendamt"')
     add.add_argument("--alias", action="append", default=[], help="another name (repeatable)")
-    link = ressort_commands.add_parser("link", parents=[common],
-                                       help="link a chat room to a department")
+    link = ressort_commands.add_parser(
+        "link", parents=[common], help="link a chat room to a department"
+    )
     link.add_argument("key", help="department key, e.g. JA")
     _room_arguments(link)
 
     room = commands.add_parser("room", parents=[common], help="rooms")
     room_commands = room.add_subparsers(dest="room_command", metavar="ACTION", required=True)
-    coordination = room_commands.add_parser("coordination", parents=[common],
-                                            help="make a room the coordination room")
+    coordination = room_commands.add_parser(
+        "coordination", parents=[common], help="make a room the coordination room"
+    )
     _room_arguments(coordination)
 
     person = commands.add_parser("person", parents=[common], help="people")
-    person_commands = person.add_subparsers(dest="person_command", metavar="ACTION",
-                                            required=True)
+    person_commands = person.add_subparsers(dest="person_command", metavar="ACTION", required=True)
     person_add = person_commands.add_parser("add", parents=[common], help="register a person")
     person_add.add_argument("name", help='display name, e.g. "Max Müller"')
-    person_add.add_argument("--ressort", metavar="KEY", help="department key (required for "
-                            "role ressort)")
-    person_add.add_argument("--rolle", "--role", dest="rolle", required=True,
-                            choices=sorted(ROLE_WORDS), metavar="ROLE",
-                            help="koordination, ressort or lesen")
-    person_add.add_argument("--matrix", action="append", default=[], metavar="USER_ID",
-                            help="Matrix user id, e.g. @max:example.org (repeatable)")
-    person_add.add_argument("--telegram", action="append", default=[], metavar="USER_ID",
-                            help="Telegram numeric user id (repeatable)")
-    person_add.add_argument("--admin", action="store_true", help="may register people and "
-                            "link rooms")
+    person_add.add_argument(
+        "--ressort", metavar="KEY", help="department key (required for role ressort)"
+    )
+    person_add.add_argument(
+        "--rolle",
+        "--role",
+        dest="rolle",
+        required=True,
+        choices=sorted(ROLE_WORDS),
+        metavar="ROLE",
+        help="koordination, ressort or lesen",
+    )
+    person_add.add_argument(
+        "--matrix",
+        action="append",
+        default=[],
+        metavar="USER_ID",
+        help="Matrix user id, e.g. @max:example.org (repeatable)",
+    )
+    person_add.add_argument(
+        "--telegram",
+        action="append",
+        default=[],
+        metavar="USER_ID",
+        help="Telegram numeric user id (repeatable)",
+    )
+    person_add.add_argument(
+        "--admin", action="store_true", help="may register people and link rooms"
+    )
     person_add.add_argument("--language", choices=["de", "en"], help="reply language")
     return parser
 
 
 def _room_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--matrix", metavar="ROOM_ID", help="Matrix room id, e.g. "
-                       "!abc:example.org")
-    group.add_argument("--telegram", metavar="CHAT_ID", help="Telegram chat id, e.g. "
-                       "-1001234567890")
+    group.add_argument("--matrix", metavar="ROOM_ID", help="Matrix room id, e.g. !abc:example.org")
+    group.add_argument(
+        "--telegram", metavar="CHAT_ID", help="Telegram chat id, e.g. -1001234567890"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         config = load_config(args.config)
         return _dispatch(args, config)
@@ -145,13 +193,18 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
     if command == "demo":
         app = bootstrap(config)
         created = _ensure_demo(app)
-        print("Example municipality Musterstadt created." if created else
-              "Example municipality Musterstadt exists already.")
+        print(
+            "Example municipality Musterstadt created."
+            if created
+            else "Example municipality Musterstadt exists already."
+        )
         return 0
     if command in ("chat", "run"):
         if command == "run" and (config.matrix or config.telegram):
-            raise CliError("Matrix and Telegram adapters are not part of this version yet; "
-                           "remove the [matrix]/[telegram] sections or use `regelkreis chat`.")
+            raise CliError(
+                "Matrix and Telegram adapters are not part of this version yet; "
+                "remove the [matrix]/[telegram] sections or use `regelkreis chat`."
+            )
         app = bootstrap(config)
         if getattr(args, "demo", False):
             _ensure_demo(app)
@@ -162,8 +215,9 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
 
 def _ensure_demo(app: App) -> bool:
     with app.uows(write=True) as uow:
-        created = ensure_demo(uow.session, app.clock().astimezone(
-            app.config.municipality.zone).date())
+        created = ensure_demo(
+            uow.session, app.clock().astimezone(app.config.municipality.zone).date()
+        )
         uow.commit()
     return created
 
@@ -193,11 +247,15 @@ def _console_identity(app: App, as_person: str | None) -> str:
                 raise CliError(f"no registered person {as_person!r}. Registered: {names}")
         if person is None:
             # A fresh installation: the operator at the terminal acts as admin.
-            print("(Konsole als Betreiber/Administration — noch keine Person registriert. "
-                  "Beispieldaten: regelkreis chat --demo)", file=sys.stderr)
+            print(
+                "(Konsole als Betreiber/Administration — noch keine Person registriert. "
+                "Beispieldaten: regelkreis chat --demo)",
+                file=sys.stderr,
+            )
             settings = app.dispatcher.settings
             app.dispatcher.settings = replace(
-                settings, admins=settings.admins | {f"{CONSOLE}:{OPERATOR}"})
+                settings, admins=settings.admins | {f"{CONSOLE}:{OPERATOR}"}
+            )
             return OPERATOR
         identity = next((i for i in person.identities if i.platform == CONSOLE), None)
         if identity is None:
@@ -220,8 +278,9 @@ def _operator(app: App, args: argparse.Namespace) -> int:
                 raise CliError(error.reason or "invalid arguments") from None
             except NotFound as error:
                 hint = "; ".join(m.label for m in error.suggestions)
-                raise CliError(f"not found: {error.text}" + (f" (similar: {hint})" if hint
-                                                             else "")) from None
+                raise CliError(
+                    f"not found: {error.text}" + (f" (similar: {hint})" if hint else "")
+                ) from None
             except Ambiguous as error:
                 options = "; ".join(m.label for m in error.candidates)
                 raise CliError(f"{error.text!r} is ambiguous: {options}") from None
@@ -232,8 +291,9 @@ def _operator(app: App, args: argparse.Namespace) -> int:
         return 0
 
     if args.command == "ressort" and args.ressort_command == "add":
-        return run(lambda ctx: create_department(ctx, args.key, args.name, args.alias).label
-                   + " created.")
+        return run(
+            lambda ctx: create_department(ctx, args.key, args.name, args.alias).label + " created."
+        )
     if args.command == "ressort" and args.ressort_command == "link":
         platform, room_id = _room_of(args)
 
@@ -252,22 +312,30 @@ def _operator(app: App, args: argparse.Namespace) -> int:
 
         return run(coordinate)
     if args.command == "person":
-        identities = [("matrix", m) for m in args.matrix] + [("telegram", t) for t in
-                                                             args.telegram]
+        identities = [("matrix", m) for m in args.matrix] + [("telegram", t) for t in args.telegram]
 
         def add(ctx: Context) -> str:
             from handlers.admin import parse_chat_id
 
             for platform, user_id in identities:
                 if parse_chat_id(f"{platform}:{user_id}") is None:
-                    raise UsageError(f"{platform} id {user_id!r} is not valid (Matrix: "
-                                     "@user:server, Telegram: a number)")
+                    raise UsageError(
+                        f"{platform} id {user_id!r} is not valid (Matrix: "
+                        "@user:server, Telegram: a number)"
+                    )
             role = ROLE_WORDS[args.rolle]
             department = _department(ctx, args.ressort) if args.ressort else None
             if department is None and role.value == "ressort":
                 raise UsageError("--ressort is required for the role ressort")
-            person = register_person(ctx, args.name, department, role, identities,
-                                     language=args.language, is_admin=args.admin)
+            person = register_person(
+                ctx,
+                args.name,
+                department,
+                role,
+                identities,
+                language=args.language,
+                is_admin=args.admin,
+            )
             ids = ", ".join(i.address for i in person.identities) or "no chat identity yet"
             return f"{person.name} registered ({role.value}; {ids})."
 
@@ -294,9 +362,17 @@ def _department(ctx: Context, key: str) -> Department:
 
 def _cli_context(app: App, uow: UnitOfWork) -> Context:
     incoming = Incoming(platform="cli", room_id="cli", sender_id=getpass.getuser(), text="")
-    return Context(incoming=incoming, uow=uow, person=None, is_admin=True,
-                   lang="en", now=app.clock(), settings=core_settings(app.config),
-                   lookup=app.dispatcher.lookup, room=None)
+    return Context(
+        incoming=incoming,
+        uow=uow,
+        person=None,
+        is_admin=True,
+        lang="en",
+        now=app.clock(),
+        settings=core_settings(app.config),
+        lookup=app.dispatcher.lookup,
+        room=None,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

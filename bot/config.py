@@ -22,8 +22,24 @@ from pydantic import (
 DEFAULT_CONFIG_FILE = Path("regelkreis.toml")
 
 # The federal states (Länder) for public holidays, as the `holidays` package names them.
-STATES = ("BB", "BE", "BW", "BY", "HB", "HE", "HH", "MV", "NI", "NW", "RP", "SH", "SL", "SN",
-          "ST", "TH")
+STATES = (
+    "BB",
+    "BE",
+    "BW",
+    "BY",
+    "HB",
+    "HE",
+    "HH",
+    "MV",
+    "NI",
+    "NW",
+    "RP",
+    "SH",
+    "SL",
+    "SN",
+    "ST",
+    "TH",
+)
 ENV_SECRETS = {
     "REGELKREIS_MATRIX_PASSWORD": ("matrix", "password"),
     "REGELKREIS_MATRIX_ACCESS_TOKEN": ("matrix", "access_token"),
@@ -163,9 +179,9 @@ def _parse_days(value: str) -> tuple[str, str]:
 class RemindersConfig(_Section):
     working_hours: str = "08:00-17:00"
     deadline_days: list[Annotated[int, Field(ge=1, le=365)]] = Field(
-        default_factory=lambda: [14, 3])
-    meeting_days: list[Annotated[int, Field(ge=1, le=60)]] = Field(
-        default_factory=lambda: [7, 1])
+        default_factory=lambda: [14, 3]
+    )
+    meeting_days: list[Annotated[int, Field(ge=1, le=60)]] = Field(default_factory=lambda: [7, 1])
     overdue_repeat_days: int = Field(default=7, ge=1, le=90)
     digest: str = "MON 08:00"
     enabled: bool = True
@@ -180,8 +196,9 @@ class RemindersConfig(_Section):
     @classmethod
     def _digest(cls, value: str) -> str:
         if not re.match(rf"^(MON|TUE|WED|THU|FRI)\s+{_HHMM}$", value.strip().upper()):
-            raise ValueError("write the digest time as DAY HH:MM with DAY in MON..FRI, "
-                             "e.g. MON 08:00")
+            raise ValueError(
+                "write the digest time as DAY HH:MM with DAY in MON..FRI, e.g. MON 08:00"
+            )
         return value.strip().upper()
 
     @property

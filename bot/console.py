@@ -34,8 +34,7 @@ class ConsoleNotifier:
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    async def send(self, recipient: Recipient, message: Reply, *, idempotency_key: str
-                   ) -> Delivery:
+    async def send(self, recipient: Recipient, message: Reply, *, idempotency_key: str) -> Delivery:
         self.out.write(f"→ {recipient.name}:\n{render(message)}\n\n")
         self.out.flush()
         return Delivery.delivered(idempotency_key)
@@ -54,8 +53,13 @@ class ConsoleChat:
 
     def ask(self, text: str) -> str:
         self._counter += 1
-        incoming = Incoming(platform=PLATFORM, room_id=self.room_id, sender_id=self.sender_id,
-                            text=text, message_id=f"console-{self._counter}")
+        incoming = Incoming(
+            platform=PLATFORM,
+            room_id=self.room_id,
+            sender_id=self.sender_id,
+            text=text,
+            message_id=f"console-{self._counter}",
+        )
         reply = self.app.dispatcher.handle(incoming)
         return render(reply)
 

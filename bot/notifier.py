@@ -60,5 +60,6 @@ class Notifier(Protocol):
 
     platform: str
 
-    async def send(self, recipient: Recipient, message: Reply, *, idempotency_key: str
-                   ) -> Delivery: ...
+    async def send(
+        self, recipient: Recipient, message: Reply, *, idempotency_key: str
+    ) -> Delivery: ...

@@ -14,45 +14,67 @@ from storage.models import ChatIdentity, Department, DepartmentAlias, Person, Ro
 
 DEPARTMENT_OPTIONS = {"alias": "alias", "aliase": "alias", "aliases": "alias"}
 PERSON_OPTIONS = {
-    "ressort": "department", "department": "department",
-    "rolle": "role", "role": "role",
-    "sprache": "language", "language": "language",
+    "ressort": "department",
+    "department": "department",
+    "rolle": "role",
+    "role": "role",
+    "sprache": "language",
+    "language": "language",
 }
 PLATFORMS = ("matrix", "telegram", "console")
 _KEY = re.compile(r"^[A-Za-zÄÖÜäöü0-9]{1,10}$")
 ROLE_WORDS = {
-    "koordination": Role.COORDINATION, "coordinator": Role.COORDINATION,
+    "koordination": Role.COORDINATION,
+    "coordinator": Role.COORDINATION,
     "coordination": Role.COORDINATION,
-    "ressort": Role.DEPARTMENT, "department": Role.DEPARTMENT, "member": Role.DEPARTMENT,
-    "lesen": Role.READ, "read": Role.READ, "readonly": Role.READ,
+    "ressort": Role.DEPARTMENT,
+    "department": Role.DEPARTMENT,
+    "member": Role.DEPARTMENT,
+    "lesen": Role.READ,
+    "read": Role.READ,
+    "readonly": Role.READ,
 }
 
 
-def create_department(
-    session_ctx: Context, key: str, name: str, aliases: list[str]
-) -> Department:
+def create_department(session_ctx: Context, key: str, name: str, aliases: list[str]) -> Department:
     """Create a department after checking key, name and aliases are free (shared with the CLI)."""
     ctx = session_ctx
     if not _KEY.match(key):
-        raise UsageError(ctx.de_en("Das Kürzel: 1–10 Buchstaben oder Ziffern, z. B. JA.",
-                                   "The key: 1–10 letters or digits, e.g. JA."))
+        raise UsageError(
+            ctx.de_en(
+                "Das Kürzel: 1–10 Buchstaben oder Ziffern, z. B. JA.",
+                "The key: 1–10 letters or digits, e.g. JA.",
+            )
+        )
     key = key.upper()
     existing = ctx.session.execute(select(Department).where(Department.key == key)).scalar()
     if existing is not None:
-        raise Refused(ctx.de_en(f"Das Kürzel {key} hat schon {existing.label}.",
-                                f"The key {key} is taken by {existing.label}."))
-    taken = ctx.session.execute(
-        select(DepartmentAlias.alias).where(DepartmentAlias.alias.in_(aliases))
-    ).scalars().all()
+        raise Refused(
+            ctx.de_en(
+                f"Das Kürzel {key} hat schon {existing.label}.",
+                f"The key {key} is taken by {existing.label}.",
+            )
+        )
+    taken = (
+        ctx.session.execute(select(DepartmentAlias.alias).where(DepartmentAlias.alias.in_(aliases)))
+        .scalars()
+        .all()
+    )
     if taken:
-        raise Refused(ctx.de_en(f"Alias schon vergeben: {', '.join(taken)}",
-                                f"Alias already taken: {', '.join(taken)}"))
-    department = Department(key=key, name=name,
-                            aliases=[DepartmentAlias(alias=a) for a in dict.fromkeys(aliases)])
+        raise Refused(
+            ctx.de_en(
+                f"Alias schon vergeben: {', '.join(taken)}",
+                f"Alias already taken: {', '.join(taken)}",
+            )
+        )
+    department = Department(
+        key=key, name=name, aliases=[DepartmentAlias(alias=a) for a in dict.fromkeys(aliases)]
+    )
     ctx.session.add(department)
     ctx.session.flush()
-    ctx.audit("create", "department", department.id,
-              after={"key": key, "name": name, "aliases": aliases})
+    ctx.audit(
+        "create", "department", department.id, after={"key": key, "name": name, "aliases": aliases}
+    )
     return department
 
 
@@ -68,10 +90,12 @@ def new_department(ctx: Context, args: Args) -> Reply:
     lines = [department.label]
     if aliases:
         lines.append(ctx.de_en("Aliase: ", "Aliases: ") + ", ".join(aliases))
-    lines.append(ctx.de_en(f"Raum verknüpfen: im Raum des Ressorts „ressort verknüpfen "
-                           f"{department.key}“",
-                           f"Link a room: in the department's room, “department link "
-                           f"{department.key}”"))
+    lines.append(
+        ctx.de_en(
+            f"Raum verknüpfen: im Raum des Ressorts „ressort verknüpfen {department.key}“",
+            f"Link a room: in the department's room, “department link {department.key}”",
+        )
+    )
     return Reply.text(*lines, heading=ctx.de_en("Ressort angelegt", "Department created"))
 
 
@@ -91,23 +115,37 @@ def link_room(ctx: Context, room: RoomLink, department: Department) -> None:
     previous = room.department.key if room.department else None
     room.department = department
     ctx.session.flush()
-    ctx.audit("link", "room", room.id, before={"department": previous},
-              after={"department": department.key, "room": room.address})
+    ctx.audit(
+        "link",
+        "room",
+        room.id,
+        before={"department": previous},
+        after={"department": department.key, "room": room.address},
+    )
 
 
 def make_coordination_room(ctx: Context, room: RoomLink) -> list[RoomLink]:
     """Make `room` the one coordination room; returns the rooms that were it before."""
-    previous = ctx.session.execute(
-        select(RoomLink).where(RoomLink.is_coordination.is_(True), RoomLink.id != room.id)
-    ).scalars().all()
+    previous = (
+        ctx.session.execute(
+            select(RoomLink).where(RoomLink.is_coordination.is_(True), RoomLink.id != room.id)
+        )
+        .scalars()
+        .all()
+    )
     ctx.session.execute(
-        update(RoomLink).where(RoomLink.id.in_([r.id for r in previous]))
+        update(RoomLink)
+        .where(RoomLink.id.in_([r.id for r in previous]))
         .values(is_coordination=False)
     )
     room.is_coordination = True
-    ctx.audit("coordination", "room", room.id,
-              before={"coordination": [r.address for r in previous]},
-              after={"coordination": room.address})
+    ctx.audit(
+        "coordination",
+        "room",
+        room.id,
+        before={"coordination": [r.address for r in previous]},
+        after={"coordination": room.address},
+    )
     return list(previous)
 
 
@@ -115,42 +153,56 @@ def link_department(ctx: Context, args: Args) -> Reply:
     if not args.words:
         raise UsageError()
     text = " ".join(w.text for w in args.words)
-    match = ctx.resolve(text, [Kind.DEPARTMENT], start=args.words[0].start,
-                        end=args.words[-1].end)
+    match = ctx.resolve(text, [Kind.DEPARTMENT], start=args.words[0].start, end=args.words[-1].end)
     department = ctx.session.get(Department, match.id)
     assert department is not None
-    link_room(ctx, ctx.room or room_link(ctx, ctx.incoming.platform, ctx.incoming.room_id),
-              department)
+    link_room(
+        ctx, ctx.room or room_link(ctx, ctx.incoming.platform, ctx.incoming.room_id), department
+    )
     return Reply.text(
-        ctx.de_en(f"Dieser Raum gehört jetzt zu {department.label}. „status“ zeigt hier "
-                  f"dessen Maßnahmen.",
-                  f"This room now belongs to {department.label}. “status” here shows its "
-                  f"measures."),
-        heading=ctx.de_en("Raum verknüpft", "Room linked"))
+        ctx.de_en(
+            f"Dieser Raum gehört jetzt zu {department.label}. „status“ zeigt hier "
+            f"dessen Maßnahmen.",
+            f"This room now belongs to {department.label}. “status” here shows its measures.",
+        ),
+        heading=ctx.de_en("Raum verknüpft", "Room linked"),
+    )
 
 
 def show_link(ctx: Context, args: Args) -> Reply:
     room = ctx.room
     lines = [ctx.de_en("Raum: ", "Room: ") + ctx.incoming.room_address]
     if room is None or (room.department is None and not room.is_coordination):
-        lines.append(ctx.de_en("Nicht verknüpft. Verknüpfen mit: ressort verknüpfen <ressort>",
-                               "Not linked. Link with: department link <department>"))
+        lines.append(
+            ctx.de_en(
+                "Nicht verknüpft. Verknüpfen mit: ressort verknüpfen <ressort>",
+                "Not linked. Link with: department link <department>",
+            )
+        )
     else:
         if room.department is not None:
             lines.append(ctx.de_en("Ressort: ", "Department: ") + room.department.label)
         if room.is_coordination:
-            lines.append(ctx.de_en("Koordinationsraum (Wochenübersicht, Sitzungen)",
-                                   "Coordination room (weekly digest, meetings)"))
+            lines.append(
+                ctx.de_en(
+                    "Koordinationsraum (Wochenübersicht, Sitzungen)",
+                    "Coordination room (weekly digest, meetings)",
+                )
+            )
     return Reply.text(*lines)
 
 
 def coordination_room(ctx: Context, args: Args) -> Reply:
     room = ctx.room or room_link(ctx, ctx.incoming.platform, ctx.incoming.room_id)
     previous = make_coordination_room(ctx, room)
-    lines = [ctx.de_en("Dies ist jetzt der Koordinationsraum: Wochenübersicht und Sitzungen "
-                       "ohne eigenen Raum gehen hierher.",
-                       "This is now the coordination room: the weekly digest and meetings "
-                       "without a room of their own go here.")]
+    lines = [
+        ctx.de_en(
+            "Dies ist jetzt der Koordinationsraum: Wochenübersicht und Sitzungen "
+            "ohne eigenen Raum gehen hierher.",
+            "This is now the coordination room: the weekly digest and meetings "
+            "without a room of their own go here.",
+        )
+    ]
     if previous:
         lines.append(ctx.de_en("Vorher: ", "Before: ") + ", ".join(r.address for r in previous))
     return Reply.text(*lines, heading=ctx.de_en("Koordinationsraum", "Coordination room"))
@@ -170,26 +222,50 @@ def parse_chat_id(text: str) -> tuple[str, str] | None:
 
 
 def register_person(
-    ctx: Context, name: str, department: Department | None, role: Role,
-    identities: list[tuple[str, str]], *, language: str | None = None, is_admin: bool = False,
+    ctx: Context,
+    name: str,
+    department: Department | None,
+    role: Role,
+    identities: list[tuple[str, str]],
+    *,
+    language: str | None = None,
+    is_admin: bool = False,
 ) -> Person:
     """Create a person with chat identities after checking none is taken (shared with the CLI)."""
     for platform, user_id in identities:
         owner = ctx.session.execute(
-            select(Person).join(ChatIdentity).where(
-                ChatIdentity.platform == platform, ChatIdentity.user_id == user_id)
+            select(Person)
+            .join(ChatIdentity)
+            .where(ChatIdentity.platform == platform, ChatIdentity.user_id == user_id)
         ).scalar()
         if owner is not None:
-            raise Refused(ctx.de_en(f"{platform}:{user_id} gehört schon {owner.name}.",
-                                    f"{platform}:{user_id} already belongs to {owner.name}."))
-    person = Person(name=name, department=department, role=role, language=language,
-                    is_admin=is_admin,
-                    identities=[ChatIdentity(platform=p, user_id=u) for p, u in identities])
+            raise Refused(
+                ctx.de_en(
+                    f"{platform}:{user_id} gehört schon {owner.name}.",
+                    f"{platform}:{user_id} already belongs to {owner.name}.",
+                )
+            )
+    person = Person(
+        name=name,
+        department=department,
+        role=role,
+        language=language,
+        is_admin=is_admin,
+        identities=[ChatIdentity(platform=p, user_id=u) for p, u in identities],
+    )
     ctx.session.add(person)
     ctx.session.flush()
-    ctx.audit("create", "person", person.id, after={
-        "name": name, "department": department.key if department else None,
-        "role": role.value, "identities": [f"{p}:{u}" for p, u in identities]})
+    ctx.audit(
+        "create",
+        "person",
+        person.id,
+        after={
+            "name": name,
+            "department": department.key if department else None,
+            "role": role.value,
+            "identities": [f"{p}:{u}" for p, u in identities],
+        },
+    )
     return person
 
 
@@ -206,24 +282,36 @@ def new_person(ctx: Context, args: Args) -> Reply:
         raise UsageError()
     role = ROLE_WORDS.get(args.options["role"].text.casefold())
     if role is None:
-        raise UsageError(ctx.de_en("Rolle: koordination, ressort oder lesen.",
-                                   "Role: koordination, ressort or lesen."))
+        raise UsageError(
+            ctx.de_en(
+                "Rolle: koordination, ressort oder lesen.", "Role: koordination, ressort or lesen."
+            )
+        )
     department = None
     if "department" in args.options:
         token = args.options["department"]
-        department = ctx.session.get(Department, ctx.resolve(
-            token.text, [Kind.DEPARTMENT], start=token.start, end=token.end).id)
+        department = ctx.session.get(
+            Department,
+            ctx.resolve(token.text, [Kind.DEPARTMENT], start=token.start, end=token.end).id,
+        )
     elif role is Role.DEPARTMENT:
-        raise UsageError(ctx.de_en("Für die Rolle ressort bitte das Ressort angeben.",
-                                   "The role ressort needs a department."))
+        raise UsageError(
+            ctx.de_en(
+                "Für die Rolle ressort bitte das Ressort angeben.",
+                "The role ressort needs a department.",
+            )
+        )
     language = None
     if "language" in args.options:
         language = args.options["language"].text.casefold()
         if language not in ("de", "en"):
             raise UsageError(ctx.de_en("Sprache: de oder en.", "Language: de or en."))
-    person = register_person(ctx, " ".join(name_words), department, role, identities,
-                             language=language)
+    person = register_person(
+        ctx, " ".join(name_words), department, role, identities, language=language
+    )
     ids = ", ".join(i.address for i in person.identities)
     return Reply.text(
-        f"{person.name} — {department.label if department else '–'}, {role.value}", ids,
-        heading=ctx.de_en("Person registriert", "Person registered"))
+        f"{person.name} — {department.label if department else '–'}, {role.value}",
+        ids,
+        heading=ctx.de_en("Person registriert", "Person registered"),
+    )

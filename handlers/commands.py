@@ -46,8 +46,10 @@ class Access(enum.Enum):
         names = {
             Access.EVERYONE: ("alle", "everyone"),
             Access.REGISTERED: ("registrierte Personen", "registered people"),
-            Access.MEMBER: ("koordination oder ressort", "koordination (coordinator) or ressort "
-                            "(department member)"),
+            Access.MEMBER: (
+                "koordination oder ressort",
+                "koordination (coordinator) or ressort (department member)",
+            ),
             Access.COORDINATION: ("koordination", "koordination (coordinator)"),
             Access.ADMIN: ("Administration", "admin"),
         }[self]

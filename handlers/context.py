@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ class CoreSettings:
 
     admins: frozenset[str] = frozenset()  # "matrix:@admin:example.org", "telegram:123"
     language: Language = "de"
-    timezone: ZoneInfo = ZoneInfo("Europe/Berlin")
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Berlin"))
     state: str = "BB"
     municipality: str = "Musterstadt"
 
@@ -97,9 +97,7 @@ class Context:
     def de_en(self, german: str, english: str) -> str:
         return german if self.lang == "de" else english
 
-    def resolve(
-        self, text: str, kinds: Collection[Kind], *, start: int = 0, end: int = 0
-    ) -> Match:
+    def resolve(self, text: str, kinds: Collection[Kind], *, start: int = 0, end: int = 0) -> Match:
         """Resolve a reference or raise NotFound / Ambiguous (with the span, for picking)."""
         resolution = self.lookup.resolve(self.session, text, kinds)
         if resolution.match is not None:

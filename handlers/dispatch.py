@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.exc import OperationalError
 
 from handlers.args import ParseError, parse_args
@@ -58,10 +58,12 @@ class Dispatcher:
             return self._handle(incoming)
         except Exception:  # the last line of defence: never a stack trace in chat
             error_id = uuid.uuid4().hex[:8]
-            log.exception("error %s handling %r from %s", error_id, incoming.text,
-                          incoming.sender_address)
-            reply = Reply.text(t(self.settings.language, "internal_error", error_id=error_id),
-                               outcome="error")
+            log.exception(
+                "error %s handling %r from %s", error_id, incoming.text, incoming.sender_address
+            )
+            reply = Reply.text(
+                t(self.settings.language, "internal_error", error_id=error_id), outcome="error"
+            )
             reply.error_id = error_id
             return reply
 
@@ -81,8 +83,10 @@ class Dispatcher:
         with self.uows(write=bool(command and command.writes)) as uow:
             person, is_admin, room = self._identify(uow.session, incoming)
             lang = self._language(person, room)
-            if person is None and not is_admin and (
-                command is None or command.key not in _OPEN_TO_UNREGISTERED
+            if (
+                person is None
+                and not is_admin
+                and (command is None or command.key not in _OPEN_TO_UNREGISTERED)
             ):
                 return self._unregistered(uow.session, incoming, lang)
             if command is None:
@@ -90,13 +94,25 @@ class Dispatcher:
             if not command.access.allows(person.role if person else None, is_admin):
                 role = person.role.value if person else t(lang, "contacts_fallback")
                 return Reply.text(
-                    t(lang, "forbidden", command=command.name(lang),
-                      roles=command.access.roles(lang), role=role),
+                    t(
+                        lang,
+                        "forbidden",
+                        command=command.name(lang),
+                        roles=command.access.roles(lang),
+                        role=role,
+                    ),
                     outcome="refused",
                 )
             context = Context(
-                incoming=incoming, uow=uow, person=person, is_admin=is_admin, lang=lang,
-                now=self.clock(), settings=self.settings, lookup=self.lookup, room=room,
+                incoming=incoming,
+                uow=uow,
+                person=person,
+                is_admin=is_admin,
+                lang=lang,
+                now=self.clock(),
+                settings=self.settings,
+                lookup=self.lookup,
+                room=room,
             )
             try:
                 args = parse_args(text[args_at:], command.options, offset=args_at)
@@ -112,10 +128,18 @@ class Dispatcher:
             except ParseError:
                 uow.rollback()
                 return self._error_reply(
-                    UsageError(t(lang, "usage_reason", reason=_unclosed(lang),
-                                 usage=command.usage_line(lang),
-                                 example=command.example_line(lang))),
-                    command, lang, preformatted=True,
+                    UsageError(
+                        t(
+                            lang,
+                            "usage_reason",
+                            reason=_unclosed(lang),
+                            usage=command.usage_line(lang),
+                            example=command.example_line(lang),
+                        )
+                    ),
+                    command,
+                    lang,
+                    preformatted=True,
                 )
             moved = person is not None and person.last_platform != incoming.platform
             person_id = person.id if person is not None else None
@@ -130,7 +154,9 @@ class Dispatcher:
 
         assert isinstance(session, Session)
         person = session.execute(
-            select(Person).join(ChatIdentity).where(
+            select(Person)
+            .join(ChatIdentity)
+            .where(
                 ChatIdentity.platform == incoming.platform,
                 ChatIdentity.user_id == incoming.sender_id,
             )
@@ -155,9 +181,16 @@ class Dispatcher:
         from sqlalchemy.orm import Session
 
         assert isinstance(session, Session)
-        coordinators = session.execute(
-            select(Person.name).where(Person.role == Role.COORDINATION).order_by(Person.id).limit(3)
-        ).scalars().all()
+        coordinators = (
+            session.execute(
+                select(Person.name)
+                .where(Person.role == Role.COORDINATION)
+                .order_by(Person.id)
+                .limit(3)
+            )
+            .scalars()
+            .all()
+        )
         contacts = ", ".join(coordinators) if coordinators else t(lang, "contacts_fallback")
         return Reply.text(
             t(lang, "unregistered", address=incoming.sender_address, contacts=contacts),
@@ -173,16 +206,18 @@ class Dispatcher:
         for command in self.registry.commands:
             for spelling in (*command.de, *command.en, command.ascii):
                 choices.setdefault(fold(spelling), command.name(lang))
-        best = process.extract(typed, list(choices), scorer=fuzz.ratio, limit=8,
-                               score_cutoff=60)
+        best = process.extract(typed, list(choices), scorer=fuzz.ratio, limit=8, score_cutoff=60)
         # Also offer commands the typed word starts ("ziel" for "zielbaum").
         prefixed = [c for c in choices if typed.startswith(c) or c.startswith(typed)]
-        suggestions = list(dict.fromkeys(
-            [choices[b[0]] for b in best] + [choices[c] for c in prefixed]))[:3]
+        suggestions = list(
+            dict.fromkeys([choices[b[0]] for b in best] + [choices[c] for c in prefixed])
+        )[:3]
         if not suggestions:
             return Reply.text(t(lang, "unknown_command_plain", name=name), outcome="unknown")
-        return Reply.text(t(lang, "unknown_command", name=name,
-                            suggestions=", ".join(suggestions)), outcome="unknown")
+        return Reply.text(
+            t(lang, "unknown_command", name=name, suggestions=", ".join(suggestions)),
+            outcome="unknown",
+        )
 
     def _error_reply(
         self, error: CommandError, command: Command, lang: Language, *, preformatted: bool = False
@@ -192,15 +227,22 @@ class Dispatcher:
                 return Reply.text(error.reason, outcome="usage")
             key = "usage_reason" if error.reason else "usage"
             return Reply.text(
-                t(lang, key, reason=error.reason or "", usage=command.usage_line(lang),
-                  example=command.example_line(lang)),
+                t(
+                    lang,
+                    key,
+                    reason=error.reason or "",
+                    usage=command.usage_line(lang),
+                    example=command.example_line(lang),
+                ),
                 outcome="usage",
             )
         if isinstance(error, NotFound):
             if error.suggestions:
                 suggestions = "; ".join(m.label for m in error.suggestions)
-                return Reply.text(t(lang, "not_found_suggest", text=error.text,
-                                    suggestions=suggestions), outcome="not_found")
+                return Reply.text(
+                    t(lang, "not_found_suggest", text=error.text, suggestions=suggestions),
+                    outcome="not_found",
+                )
             return Reply.text(t(lang, "not_found", text=error.text), outcome="not_found")
         if isinstance(error, Refused):
             return Reply.text(error.message, outcome="refused")
@@ -213,13 +255,18 @@ class Dispatcher:
     ) -> Reply:
         with self.uows(write=True) as uow:
             uow.session.execute(delete(PendingChoice).where(*self._pending_where(incoming)))
-            uow.session.add(PendingChoice(
-                platform=incoming.platform, room_id=incoming.room_id,
-                sender_id=incoming.sender_id, command_text=text,
-                span_start=ambiguous.start, span_end=ambiguous.end,
-                candidates=[m.ref for m in ambiguous.candidates],
-                created_at=self.clock(),
-            ))
+            uow.session.add(
+                PendingChoice(
+                    platform=incoming.platform,
+                    room_id=incoming.room_id,
+                    sender_id=incoming.sender_id,
+                    command_text=text,
+                    span_start=ambiguous.start,
+                    span_end=ambiguous.end,
+                    candidates=[m.ref for m in ambiguous.candidates],
+                    created_at=self.clock(),
+                )
+            )
             uow.commit()
         lines = [f"{i}. {m.label}" for i, m in enumerate(ambiguous.candidates, start=1)]
         if ambiguous.more:
@@ -240,21 +287,27 @@ class Dispatcher:
             number = int(found.group(1))
             if not 1 <= number <= len(pending.candidates):
                 lang = self.settings.language
-                return Reply.text(t(lang, "pick_invalid", n=len(pending.candidates)),
-                                  outcome="usage")
+                return Reply.text(
+                    t(lang, "pick_invalid", n=len(pending.candidates)), outcome="usage"
+                )
             chosen = str(pending.candidates[number - 1])
             original = pending.command_text
             uow.session.delete(pending)
             uow.commit()
         new_text = original[: pending.span_start] + chosen + original[pending.span_end :]
         return Incoming(
-            platform=incoming.platform, room_id=incoming.room_id, sender_id=incoming.sender_id,
-            text=new_text, message_id=incoming.message_id, shown=incoming.shown,
-            sender_name=incoming.sender_name, is_direct=incoming.is_direct,
+            platform=incoming.platform,
+            room_id=incoming.room_id,
+            sender_id=incoming.sender_id,
+            text=new_text,
+            message_id=incoming.message_id,
+            shown=incoming.shown,
+            sender_name=incoming.sender_name,
+            is_direct=incoming.is_direct,
         )
 
     @staticmethod
-    def _pending_where(incoming: Incoming) -> tuple[object, ...]:
+    def _pending_where(incoming: Incoming) -> tuple[ColumnElement[bool], ...]:
         return (
             PendingChoice.platform == incoming.platform,
             PendingChoice.room_id == incoming.room_id,
@@ -274,8 +327,11 @@ class Dispatcher:
 
 
 def _unclosed(lang: Language) -> str:
-    return "Ein Anführungszeichen ist nicht geschlossen." if lang == "de" else \
-        "A quotation mark is not closed."
+    return (
+        "Ein Anführungszeichen ist nicht geschlossen."
+        if lang == "de"
+        else "A quotation mark is not closed."
+    )
 
 
 __all__ = ["Access", "Dispatcher", "datetime"]

@@ -19,15 +19,24 @@ from storage.lookup import Kind
 from storage.models import FieldOfAction, Goal, Indicator, Measure, MeasureStatus, Trend
 
 GOAL_OPTIONS = {
-    "oberziel": "parent", "parent": "parent",
-    "handlungsfeld": "field", "field": "field",
-    "trends": "trends", "trend": "trends",
-    "intervall": "interval", "interval": "interval",
-    "qualitätsziel": "quality", "qualitaetsziel": "quality", "quality": "quality",
+    "oberziel": "parent",
+    "parent": "parent",
+    "handlungsfeld": "field",
+    "field": "field",
+    "trends": "trends",
+    "trend": "trends",
+    "intervall": "interval",
+    "interval": "interval",
+    "qualitätsziel": "quality",
+    "qualitaetsziel": "quality",
+    "quality": "quality",
 }
 T = TypeVar("T", FieldOfAction, Trend)
-LEVEL_NAMES = {1: ("Leitziel", "guiding goal"), 2: ("Handlungsfeld", "field of action"),
-               3: ("Ziel", "goal")}
+LEVEL_NAMES = {
+    1: ("Leitziel", "guiding goal"),
+    2: ("Handlungsfeld", "field of action"),
+    3: ("Ziel", "goal"),
+}
 
 
 def _progress_by_goal(ctx: Context) -> dict[int, tuple[int, int]]:
@@ -62,8 +71,12 @@ def _rolled_up(goals: list[Goal], direct: dict[int, tuple[int, int]]) -> dict[in
 def goals(ctx: Context, args: Args) -> Reply:
     all_goals = ctx.session.execute(select(Goal).order_by(Goal.id)).scalars().all()
     if not all_goals:
-        return Reply.text(ctx.de_en("Noch keine Ziele. Anlegen mit: ziel neu \"<titel>\"",
-                                    "No goals yet. Create one with: goal new \"<title>\""))
+        return Reply.text(
+            ctx.de_en(
+                'Noch keine Ziele. Anlegen mit: ziel neu "<titel>"',
+                'No goals yet. Create one with: goal new "<title>"',
+            )
+        )
     totals = _rolled_up(list(all_goals), _progress_by_goal(ctx))
     children: dict[int | None, list[Goal]] = defaultdict(list)
     for goal in all_goals:
@@ -74,8 +87,10 @@ def goals(ctx: Context, args: Args) -> Reply:
         total, count = totals.get(goal.id, (0, 0))
         progress = f"{round(total / count)} %" if count else "–"
         measures = ctx.de_en(f"{count} Maßn.", f"{count} meas.")
-        lines.append(f"{'  ' * depth}{'▸' if depth < 2 else '•'} {goal.ref} {goal.title} — "
-                     f"{progress}, {measures}")
+        lines.append(
+            f"{'  ' * depth}{'▸' if depth < 2 else '•'} {goal.ref} {goal.title} — "
+            f"{progress}, {measures}"
+        )
         for child in children[goal.id]:
             walk(child, depth + 1)
 
@@ -101,8 +116,11 @@ def _level(goal: Goal) -> int:
 
 def goal_detail(ctx: Context, goal_id: int) -> Reply:
     goal = ctx.session.execute(
-        select(Goal).where(Goal.id == goal_id).options(
-            selectinload(Goal.children), selectinload(Goal.indicators), selectinload(Goal.trends))
+        select(Goal)
+        .where(Goal.id == goal_id)
+        .options(
+            selectinload(Goal.children), selectinload(Goal.indicators), selectinload(Goal.trends)
+        )
     ).scalar_one()
     level = min(_level(goal), 3)
     kind = LEVEL_NAMES[level][0 if ctx.lang == "de" else 1]
@@ -120,30 +138,54 @@ def goal_detail(ctx: Context, goal_id: int) -> Reply:
     if goal.quality_target:
         lines.append(ctx.de_en("Qualitätsziel: ", "Quality target: ") + goal.quality_target)
     progress = f"{round(total / count)} %" if count else "–"
-    lines.append(ctx.de_en(f"Fortschritt: {progress} über {count} Maßnahmen",
-                           f"Progress: {progress} across {count} measures"))
+    lines.append(
+        ctx.de_en(
+            f"Fortschritt: {progress} über {count} Maßnahmen",
+            f"Progress: {progress} across {count} measures",
+        )
+    )
     if goal.evaluation_interval:
-        lines.append(ctx.de_en("Intervall: ", "Interval: ")
-                     + interval_name(goal.evaluation_interval, ctx.lang))
+        lines.append(
+            ctx.de_en("Intervall: ", "Interval: ")
+            + interval_name(goal.evaluation_interval, ctx.lang)
+        )
     reply = Reply.text(*lines, heading=f"🎯 {goal.ref} {goal.title}")
     if goal.children:
-        reply.add(*[f"▸ {c.ref} {c.title}" for c in goal.children],
-                  heading=ctx.de_en("Unterziele", "Sub-goals"))
-    measures = ctx.session.execute(
-        select(Measure).where(Measure.goal_id == goal.id)
-        .order_by(Measure.status.in_([MeasureStatus.DONE, MeasureStatus.CANCELLED]),
-                  Measure.deadline, Measure.id)
-    ).scalars().all()
+        reply.add(
+            *[f"▸ {c.ref} {c.title}" for c in goal.children],
+            heading=ctx.de_en("Unterziele", "Sub-goals"),
+        )
+    measures = (
+        ctx.session.execute(
+            select(Measure)
+            .where(Measure.goal_id == goal.id)
+            .order_by(
+                Measure.status.in_([MeasureStatus.DONE, MeasureStatus.CANCELLED]),
+                Measure.deadline,
+                Measure.id,
+            )
+        )
+        .scalars()
+        .all()
+    )
     if measures:
         measure_lines = [measure_line(m, ctx.today, ctx.lang) for m in measures[:LIST_LIMIT]]
-        reply.add(*cut(measure_lines, len(measures), ctx.lang, f"export csv {goal.ref}"),
-                  heading=ctx.de_en(f"Maßnahmen ({len(measures)})", f"Measures ({len(measures)})"))
-    indicators = ctx.session.execute(
-        select(Indicator).where(Indicator.goal_id == goal.id).order_by(Indicator.id)
-    ).scalars().all()
+        reply.add(
+            *cut(measure_lines, len(measures), ctx.lang, f"export csv {goal.ref}"),
+            heading=ctx.de_en(f"Maßnahmen ({len(measures)})", f"Measures ({len(measures)})"),
+        )
+    indicators = (
+        ctx.session.execute(
+            select(Indicator).where(Indicator.goal_id == goal.id).order_by(Indicator.id)
+        )
+        .scalars()
+        .all()
+    )
     if indicators:
-        reply.add(*[indicator_line(ctx, i) for i in indicators],
-                  heading=ctx.de_en("Kennzahlen", "Indicators"))
+        reply.add(
+            *[indicator_line(ctx, i) for i in indicators],
+            heading=ctx.de_en("Kennzahlen", "Indicators"),
+        )
     return reply
 
 
@@ -156,13 +198,17 @@ def new_goal(ctx: Context, args: Args) -> Reply:
     if "parent" in options:
         token = options["parent"]
         parent = ctx.session.get(
-            Goal, ctx.resolve(token.text, [Kind.GOAL], start=token.start, end=token.end).id)
+            Goal, ctx.resolve(token.text, [Kind.GOAL], start=token.start, end=token.end).id
+        )
         if parent is not None and _level(parent) >= 3:
-            raise UsageError(ctx.de_en(
-                f"{parent.ref} ist schon ein Ziel der dritten Ebene (Leitziel → Handlungsfeld "
-                "→ Ziel); bitte ein höheres Oberziel wählen.",
-                f"{parent.ref} is already on the third level (guiding goal → field of action "
-                "→ goal); please choose a higher parent."))
+            raise UsageError(
+                ctx.de_en(
+                    f"{parent.ref} ist schon ein Ziel der dritten Ebene (Leitziel → Handlungsfeld "
+                    "→ Ziel); bitte ein höheres Oberziel wählen.",
+                    f"{parent.ref} is already on the third level (guiding goal → field of action "
+                    "→ goal); please choose a higher parent.",
+                )
+            )
         goal.parent = parent
     if "field" in options:
         goal.field_of_action = _named(ctx, FieldOfAction, options["field"].text)
@@ -174,16 +220,23 @@ def new_goal(ctx: Context, args: Args) -> Reply:
     if "interval" in options:
         interval = parse_interval(options["interval"].text)
         if interval is None:
-            raise UsageError(ctx.de_en(
-                "Intervall: monatlich, quartalsweise, halbjährlich, jährlich oder „6 Wochen“.",
-                "Interval: monthly, quarterly, half-yearly, yearly or “6 weeks”."))
+            raise UsageError(
+                ctx.de_en(
+                    "Intervall: monatlich, quartalsweise, halbjährlich, jährlich oder „6 Wochen“.",
+                    "Interval: monthly, quarterly, half-yearly, yearly or “6 weeks”.",
+                )
+            )
         goal.evaluation_interval = interval
     if "quality" in options:
         goal.quality_target = options["quality"].text
     ctx.session.add(goal)
     ctx.session.flush()
-    ctx.audit("create", "goal", goal.id, after={"title": title,
-                                                 "parent": goal.parent.ref if goal.parent else None})
+    ctx.audit(
+        "create",
+        "goal",
+        goal.id,
+        after={"title": title, "parent": goal.parent.ref if goal.parent else None},
+    )
     kind = LEVEL_NAMES[min(_level(goal), 3)][0 if ctx.lang == "de" else 1]
     lines = [f"{kind}: {goal.title}"]
     if goal.parent is not None:
@@ -198,11 +251,16 @@ def _named(ctx: Context, model: type[T], name: str) -> T:
     rows = ctx.session.execute(select(model)).scalars().all()
     for row in rows:
         if row.name.casefold() == name.casefold() or row.name.casefold().startswith(
-                name.casefold()):
+            name.casefold()
+        ):
             return row
     known = ", ".join(r.name for r in rows) or "–"
-    raise UsageError(ctx.de_en(f"„{name}“ kenne ich nicht. Möglich: {known}",
-                               f"I don't know “{name}”. Possible: {known}"))
+    raise UsageError(
+        ctx.de_en(
+            f"„{name}“ kenne ich nicht. Möglich: {known}",
+            f"I don't know “{name}”. Possible: {known}",
+        )
+    )
 
 
 __all__ = ["status_name"]

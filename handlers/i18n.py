@@ -82,8 +82,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "contacts_fallback": ("die Koordination (Administration)", "the coordination office (admin)"),
     "unknown_command": (
-        "Den Befehl „{name}“ kenne ich nicht. Meinten Sie: {suggestions}?\n"
-        "Alle Befehle: hilfe",
+        "Den Befehl „{name}“ kenne ich nicht. Meinten Sie: {suggestions}?\nAlle Befehle: hilfe",
         "I don't know the command “{name}”. Did you mean: {suggestions}?\nAll commands: help",
     ),
     "unknown_command_plain": (
@@ -96,16 +95,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "“{command}” needs the role {roles}. Your role: {role}.",
     ),
     "forbidden_scope": (
-        "{what} — Ihr Ressort {department} ist an {measure} nicht beteiligt; "
-        "das dürfen {roles}.",
-        "{what} — your department {department} is not part of {measure}; "
-        "only {roles} may do that.",
+        "{what} — Ihr Ressort {department} ist an {measure} nicht beteiligt; das dürfen {roles}.",
+        "{what} — your department {department} is not part of {measure}; only {roles} may do that.",
     ),
     "usage": ("Aufruf: {usage}\nBeispiel: {example}", "Usage: {usage}\nExample: {example}"),
-    "usage_reason": ("{reason}\nAufruf: {usage}\nBeispiel: {example}",
-                     "{reason}\nUsage: {usage}\nExample: {example}"),
+    "usage_reason": (
+        "{reason}\nAufruf: {usage}\nBeispiel: {example}",
+        "{reason}\nUsage: {usage}\nExample: {example}",
+    ),
     "not_found": (
-        "„{text}“ habe ich nicht gefunden.", "I could not find “{text}”.",
+        "„{text}“ habe ich nicht gefunden.",
+        "I could not find “{text}”.",
     ),
     "not_found_suggest": (
         "„{text}“ habe ich nicht gefunden. Ähnlich: {suggestions}",
@@ -115,9 +115,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "„{text}“ passt auf mehrere. Bitte mit der Nummer antworten:",
         "“{text}” matches several. Please reply with the number:",
     ),
-    "ambiguous_more": ("… und {n} weitere — genauer eingrenzen", "… and {n} more — be more specific"),
+    "ambiguous_more": (
+        "… und {n} weitere — genauer eingrenzen",
+        "… and {n} more — be more specific",
+    ),
     "pick_invalid": (
-        "Bitte eine Zahl von 1 bis {n} senden.", "Please send a number from 1 to {n}.",
+        "Bitte eine Zahl von 1 bis {n} senden.",
+        "Please send a number from 1 to {n}.",
     ),
     "internal_error": (
         "Entschuldigung, da ist etwas schiefgegangen (Fehler-ID {error_id}). "

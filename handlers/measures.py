@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from handlers.args import Args, Token
 from handlers.context import Context, NotFound, Refused, UsageError
-from handlers.core import Reply, ShownVersion
+from handlers.core import Language, Reply, ShownVersion
 from handlers.dates import parse_date, take_date
 from handlers.i18n import STATUS_WORDS, fmt_date, status_name, t
 from handlers.status import describe_change
@@ -33,15 +33,30 @@ from storage.models import (
 )
 
 NEW_OPTIONS = {
-    "ziel": "goal", "goal": "goal",
-    "ressort": "department", "department": "department", "dept": "department",
-    "frist": "deadline", "deadline": "deadline", "due": "deadline",
-    "verantwortlich": "responsible", "responsible": "responsible", "owner": "responsible",
-    "beteiligt": "participants", "participants": "participants", "participating": "participants",
-    "raum": "area", "planungsraum": "area", "area": "area", "stadtteil": "area",
-    "intervall": "interval", "interval": "interval",
-    "beschreibung": "description", "description": "description",
-    "start": "start", "beginn": "start",
+    "ziel": "goal",
+    "goal": "goal",
+    "ressort": "department",
+    "department": "department",
+    "dept": "department",
+    "frist": "deadline",
+    "deadline": "deadline",
+    "due": "deadline",
+    "verantwortlich": "responsible",
+    "responsible": "responsible",
+    "owner": "responsible",
+    "beteiligt": "participants",
+    "participants": "participants",
+    "participating": "participants",
+    "raum": "area",
+    "planungsraum": "area",
+    "area": "area",
+    "stadtteil": "area",
+    "intervall": "interval",
+    "interval": "interval",
+    "beschreibung": "description",
+    "description": "description",
+    "start": "start",
+    "beginn": "start",
 }
 _PERCENT = re.compile(r"^(\d{1,3})\s?%$")
 
@@ -57,15 +72,21 @@ def _resolve_token(ctx: Context, token: Token, kinds: list[Kind]) -> Match:
 def _date_option(ctx: Context, token: Token) -> date:
     value = parse_date(token.text, ctx.today)
     if value is None:
-        raise UsageError(ctx.de_en(f"„{token.text}“ ist kein Datum, das ich verstehe.",
-                                   f"“{token.text}” is not a date I understand."))
+        raise UsageError(
+            ctx.de_en(
+                f"„{token.text}“ ist kein Datum, das ich verstehe.",
+                f"“{token.text}” is not a date I understand.",
+            )
+        )
     return value
 
 
 def _lock_measure(ctx: Context, measure_id: int) -> Measure:
     """The measure as it is now, locked for this transaction (PostgreSQL row lock)."""
     measure = ctx.session.execute(
-        select(Measure).where(Measure.id == measure_id).with_for_update()
+        select(Measure)
+        .where(Measure.id == measure_id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
     return measure
@@ -76,14 +97,22 @@ def _check_version(ctx: Context, measure: Measure) -> None:
     shown = ctx.incoming.shown
     if shown is None or shown.measure_id != measure.id or shown.version == measure.version:
         return
-    entries = ctx.session.execute(
-        select(AuditEntry).where(
-            AuditEntry.entity_kind == "measure", AuditEntry.entity_id == measure.id,
-            AuditEntry.entity_version > shown.version,
-        ).order_by(AuditEntry.id)
-    ).scalars().all()
-    lines = [t(ctx.lang, "conflict", measure=measure.ref, shown=shown.version,
-               current=measure.version)]
+    entries = (
+        ctx.session.execute(
+            select(AuditEntry)
+            .where(
+                AuditEntry.entity_kind == "measure",
+                AuditEntry.entity_id == measure.id,
+                AuditEntry.entity_version > shown.version,
+            )
+            .order_by(AuditEntry.id)
+        )
+        .scalars()
+        .all()
+    )
+    lines = [
+        t(ctx.lang, "conflict", measure=measure.ref, shown=shown.version, current=measure.version)
+    ]
     for entry in entries[-5:]:
         who = entry.person.name if entry.person else entry.actor
         when = entry.at.astimezone(ctx.settings.timezone).strftime("%d.%m. %H:%M")
@@ -105,12 +134,26 @@ def _check_scope(ctx: Context, measure: Measure, *, lead_only: bool, what: str) 
     )
     if participates and not lead_only:
         return
-    roles = ctx.de_en("koordination oder das federführende Ressort",
-                      "koordination or the lead department") if lead_only else ctx.de_en(
-        "koordination oder beteiligte Ressorts", "koordination or participating departments")
+    roles = (
+        ctx.de_en(
+            "koordination oder das federführende Ressort", "koordination or the lead department"
+        )
+        if lead_only
+        else ctx.de_en(
+            "koordination oder beteiligte Ressorts", "koordination or participating departments"
+        )
+    )
     department = person.department.key if person.department else "–"
-    raise Refused(t(ctx.lang, "forbidden_scope", what=what, department=department,
-                    measure=measure.ref, roles=roles))
+    raise Refused(
+        t(
+            ctx.lang,
+            "forbidden_scope",
+            what=what,
+            department=department,
+            measure=measure.ref,
+            roles=roles,
+        )
+    )
 
 
 def _snapshot(measure: Measure) -> dict[str, Any]:
@@ -144,11 +187,19 @@ def new_measure(ctx: Context, args: Args) -> Reply:
     elif ctx.room is not None and ctx.room.department is not None:
         department = ctx.room.department
     if department is None:
-        raise UsageError(ctx.de_en("Welches Ressort ist federführend? ressort:<kürzel>",
-                                   "Which department leads? department:<key>"))
+        raise UsageError(
+            ctx.de_en(
+                "Welches Ressort ist federführend? ressort:<kürzel>",
+                "Which department leads? department:<key>",
+            )
+        )
     measure = Measure(
-        title=title, lead_department=department, created_at=ctx.now,
-        status=MeasureStatus.PLANNED, progress=0, version=1,
+        title=title,
+        lead_department=department,
+        created_at=ctx.now,
+        status=MeasureStatus.PLANNED,
+        progress=0,
+        version=1,
         evaluation_interval=DEFAULT_INTERVAL,
     )
     if "goal" in options:
@@ -159,28 +210,36 @@ def new_measure(ctx: Context, args: Args) -> Reply:
     if "deadline" in options:
         measure.deadline = _date_option(ctx, options["deadline"])
         if measure.deadline < ctx.today:
-            raise UsageError(ctx.de_en("Die Frist liegt in der Vergangenheit.",
-                                       "The deadline is in the past."))
+            raise UsageError(
+                ctx.de_en("Die Frist liegt in der Vergangenheit.", "The deadline is in the past.")
+            )
     if "start" in options:
         measure.start = _date_option(ctx, options["start"])
     if "responsible" in options:
         person = ctx.session.get(
-            Person, _resolve_token(ctx, options["responsible"], [Kind.PERSON]).id)
+            Person, _resolve_token(ctx, options["responsible"], [Kind.PERSON]).id
+        )
         measure.responsible = person
     if "participants" in options:
         token = options["participants"]
         for part in [p.strip() for p in token.text.split(",") if p.strip()]:
             match = ctx.resolve(part, [Kind.DEPARTMENT], start=token.start, end=token.end)
             participant = ctx.session.get(Department, match.id)
-            if participant is not None and participant is not department and \
-                    participant not in measure.participants:
+            if (
+                participant is not None
+                and participant is not department
+                and participant not in measure.participants
+            ):
                 measure.participants.append(participant)
     if "interval" in options:
         interval = parse_interval(options["interval"].text)
         if interval is None:
-            raise UsageError(ctx.de_en(
-                "Intervall: monatlich, quartalsweise, halbjährlich, jährlich oder „6 Wochen“.",
-                "Interval: monthly, quarterly, half-yearly, yearly or “6 weeks”."))
+            raise UsageError(
+                ctx.de_en(
+                    "Intervall: monatlich, quartalsweise, halbjährlich, jährlich oder „6 Wochen“.",
+                    "Interval: monthly, quarterly, half-yearly, yearly or “6 weeks”.",
+                )
+            )
         measure.evaluation_interval = interval
     if "description" in options:
         measure.description = options["description"].text
@@ -189,18 +248,32 @@ def new_measure(ctx: Context, args: Args) -> Reply:
         measure.planning_area, created_area = _planning_area(ctx, options["area"])
     ctx.session.add(measure)
     ctx.session.flush()
-    ctx.audit("create", "measure", measure.id, after=_snapshot(measure) | {"title": title},
-              version=measure.version)
+    ctx.audit(
+        "create",
+        "measure",
+        measure.id,
+        after=_snapshot(measure) | {"title": title},
+        version=measure.version,
+    )
     lines = [measure_line(measure, ctx.today, ctx.lang)]
     if created_area and measure.planning_area is not None:
-        lines.append(ctx.de_en(f"Neuer Planungsraum „{measure.planning_area.name}“ angelegt.",
-                               f"New planning area “{measure.planning_area.name}” created."))
+        lines.append(
+            ctx.de_en(
+                f"Neuer Planungsraum „{measure.planning_area.name}“ angelegt.",
+                f"New planning area “{measure.planning_area.name}” created.",
+            )
+        )
     if measure.responsible is not None:
         _notify_assignee(ctx, measure, measure.responsible)
-        lines.append(ctx.de_en(f"{measure.responsible.name} wird benachrichtigt.",
-                               f"{measure.responsible.name} will be notified."))
-    reply = Reply.text(*lines, heading=ctx.de_en(f"Angelegt: {measure.ref}",
-                                                 f"Created: {measure.ref}"))
+        lines.append(
+            ctx.de_en(
+                f"{measure.responsible.name} wird benachrichtigt.",
+                f"{measure.responsible.name} will be notified.",
+            )
+        )
+    reply = Reply.text(
+        *lines, heading=ctx.de_en(f"Angelegt: {measure.ref}", f"Created: {measure.ref}")
+    )
     reply.subject = ShownVersion(measure.id, measure.version)
     return reply
 
@@ -212,12 +285,12 @@ def _planning_area(ctx: Context, token: Token) -> tuple[PlanningArea, bool]:
     except NotFound as missing:
         if missing.suggestions:
             raise
-        area = PlanningArea(name=token.text.strip())
-        ctx.session.add(area)
-        return area, True
-    area = ctx.session.get(PlanningArea, match.id)
-    assert area is not None
-    return area, False
+        created = PlanningArea(name=token.text.strip())
+        ctx.session.add(created)
+        return created, True
+    existing = ctx.session.get(PlanningArea, match.id)
+    assert existing is not None
+    return existing, False
 
 
 # -- zuweisen -----------------------------------------------------------------------------
@@ -225,13 +298,14 @@ def _planning_area(ctx: Context, token: Token) -> tuple[PlanningArea, bool]:
 
 def assign(ctx: Context, args: Args) -> Reply:
     words = args.words
-    split = next((i for i, w in enumerate(words) if w.text.casefold() in ("an", "to")
-                  and not w.quoted), None)
+    split = next(
+        (i for i, w in enumerate(words) if w.text.casefold() in ("an", "to") and not w.quoted), None
+    )
     if split is None or split == 0 or split == len(words) - 1:
         raise UsageError()
     measure_text, start, end = _span(words[:split])
     match = ctx.resolve(measure_text, [Kind.MEASURE], start=start, end=end)
-    target_text, t_start, t_end = _span(words[split + 1:])
+    target_text, t_start, t_end = _span(words[split + 1 :])
     target = ctx.resolve(target_text, [Kind.PERSON, Kind.DEPARTMENT], start=t_start, end=t_end)
     measure = _lock_measure(ctx, match.id)
     _check_version(ctx, measure)
@@ -240,85 +314,122 @@ def assign(ctx: Context, args: Args) -> Reply:
         person = ctx.session.get(Person, target.id)
         assert person is not None
         if measure.responsible_id == person.id:
-            return Reply.text(ctx.de_en(f"{person.name} ist bereits verantwortlich für "
-                                        f"{measure.ref}.",
-                                        f"{person.name} is already responsible for "
-                                        f"{measure.ref}."))
+            return Reply.text(
+                ctx.de_en(
+                    f"{person.name} ist bereits verantwortlich für {measure.ref}.",
+                    f"{person.name} is already responsible for {measure.ref}.",
+                )
+            )
         measure.responsible = person
         assignee = person.name
     else:
         department = ctx.session.get(Department, target.id)
         assert department is not None
         if measure.lead_department_id == department.id:
-            return Reply.text(ctx.de_en(f"{department.label} ist bereits federführend für "
-                                        f"{measure.ref}.",
-                                        f"{department.label} already leads {measure.ref}."))
+            return Reply.text(
+                ctx.de_en(
+                    f"{department.label} ist bereits federführend für {measure.ref}.",
+                    f"{department.label} already leads {measure.ref}.",
+                )
+            )
         if department in measure.participants:
             measure.participants.remove(department)
         measure.lead_department = department
         assignee = department.label
     _bump(measure)
     ctx.session.flush()
-    ctx.audit("assign", "measure", measure.id, before=before, after=_snapshot(measure),
-              version=measure.version)
+    ctx.audit(
+        "assign",
+        "measure",
+        measure.id,
+        before=before,
+        after=_snapshot(measure),
+        version=measure.version,
+    )
     if target.kind is Kind.PERSON:
         assert measure.responsible is not None
         notified = _notify_assignee(ctx, measure, measure.responsible)
     else:
         notified = _notify_department(ctx, measure, measure.lead_department)
     lines = [measure_line(measure, ctx.today, ctx.lang)]
-    lines.append(ctx.de_en("Benachrichtigung ist unterwegs." if notified else
-                           "Keine Benachrichtigung: das Ressort hat keinen verknüpften Raum.",
-                           "A notice is on its way." if notified else
-                           "No notice: the department has no linked room."))
-    reply = Reply.text(*lines, heading=ctx.de_en(f"{measure.ref} → {assignee}",
-                                                 f"{measure.ref} → {assignee}"))
+    lines.append(
+        ctx.de_en(
+            "Benachrichtigung ist unterwegs."
+            if notified
+            else "Keine Benachrichtigung: das Ressort hat keinen verknüpften Raum.",
+            "A notice is on its way."
+            if notified
+            else "No notice: the department has no linked room.",
+        )
+    )
+    reply = Reply.text(
+        *lines, heading=ctx.de_en(f"{measure.ref} → {assignee}", f"{measure.ref} → {assignee}")
+    )
     reply.subject = ShownVersion(measure.id, measure.version)
     return reply
 
 
 def _assignment_text(ctx: Context, measure: Measure, lang: str) -> str:
-    language = "en" if lang == "en" else "de"
+    language: Language = "en" if lang == "en" else "de"
     by = ctx.person.name if ctx.person else ctx.incoming.sender_address
     line = measure_line(measure, ctx.today, language)
     if language == "de":
-        return f"📌 Ihnen wurde {measure.ref} zugewiesen (von {by}):\n{line}\n" \
-               f"Bericht mit: melden {measure.ref} <status> <NN%> <notiz>"
-    return f"📌 You were assigned {measure.ref} (by {by}):\n{line}\n" \
-           f"Report with: update {measure.ref} <status> <NN%> <note>"
+        return (
+            f"📌 Ihnen wurde {measure.ref} zugewiesen (von {by}):\n{line}\n"
+            f"Bericht mit: melden {measure.ref} <status> <NN%> <notiz>"
+        )
+    return (
+        f"📌 You were assigned {measure.ref} (by {by}):\n{line}\n"
+        f"Report with: update {measure.ref} <status> <NN%> <note>"
+    )
 
 
 def _notify_assignee(ctx: Context, measure: Measure, person: Person) -> bool:
     """Leave the notice in the outbox, in this same transaction (sent by the deliverer)."""
     lang = person.language or ctx.settings.language
-    ctx.session.add(OutboxEntry(
-        key=f"assign:{measure.ref}:v{measure.version}:person:{person.id}",
-        kind="assignment", person_id=person.id, measure_id=measure.id,
-        text=_assignment_text(ctx, measure, lang),
-        quick_answers=[qa.__dict__ for qa in quick_answers(measure, "en" if lang == "en" else
-                                                           "de")],
-        due_at=ctx.now, created_at=ctx.now,
-    ))
+    ctx.session.add(
+        OutboxEntry(
+            key=f"assign:{measure.ref}:v{measure.version}:person:{person.id}",
+            kind="assignment",
+            person_id=person.id,
+            measure_id=measure.id,
+            text=_assignment_text(ctx, measure, lang),
+            quick_answers=[
+                qa.__dict__ for qa in quick_answers(measure, "en" if lang == "en" else "de")
+            ],
+            due_at=ctx.now,
+            created_at=ctx.now,
+        )
+    )
     return True
 
 
 def _notify_department(ctx: Context, measure: Measure, department: Department) -> bool:
-    rooms = ctx.session.execute(
-        select(RoomLink).where(RoomLink.department_id == department.id).order_by(RoomLink.id)
-    ).scalars().all()
+    rooms = (
+        ctx.session.execute(
+            select(RoomLink).where(RoomLink.department_id == department.id).order_by(RoomLink.id)
+        )
+        .scalars()
+        .all()
+    )
     if not rooms:
         return False
     # One notice addressed to the department's first room; delivery falls through the rest.
     room = rooms[0]
     lang = room.language or ctx.settings.language
-    ctx.session.add(OutboxEntry(
-        key=f"assign:{measure.ref}:v{measure.version}:department:{department.id}",
-        kind="assignment", room_link_id=room.id, measure_id=measure.id,
-        text=_assignment_text(ctx, measure, lang).replace(
-            "Ihnen wurde", f"{department.label} wurde").replace(
-            "You were", f"{department.label} was"),
-        due_at=ctx.now, created_at=ctx.now,
-    ))
+    ctx.session.add(
+        OutboxEntry(
+            key=f"assign:{measure.ref}:v{measure.version}:department:{department.id}",
+            kind="assignment",
+            room_link_id=room.id,
+            measure_id=measure.id,
+            text=_assignment_text(ctx, measure, lang)
+            .replace("Ihnen wurde", f"{department.label} wurde")
+            .replace("You were", f"{department.label} was"),
+            due_at=ctx.now,
+            created_at=ctx.now,
+        )
+    )
     return True
 
 
@@ -341,14 +452,17 @@ def report(ctx: Context, args: Args) -> Reply:
         elif not note_words and progress is None and percent:
             progress = int(percent.group(1))
             if progress > 100:
-                raise UsageError(ctx.de_en("Fortschritt: 0 bis 100 %.",
-                                           "Progress: 0 to 100 %."))
+                raise UsageError(ctx.de_en("Fortschritt: 0 bis 100 %.", "Progress: 0 to 100 %."))
         else:
             note_words.append(token.text)
     note = " ".join(note_words) or None
     if new_status is None and progress is None and note is None:
-        raise UsageError(ctx.de_en("Bitte Status, Fortschritt oder eine Notiz angeben.",
-                                   "Please give a status, progress or a note."))
+        raise UsageError(
+            ctx.de_en(
+                "Bitte Status, Fortschritt oder eine Notiz angeben.",
+                "Please give a status, progress or a note.",
+            )
+        )
     return _apply_report(ctx, match.id, new_status, progress, note, action="report")
 
 
@@ -361,22 +475,34 @@ def done(ctx: Context, args: Args) -> Reply:
 
 
 def _apply_report(
-    ctx: Context, measure_id: int, new_status: MeasureStatus | None, progress: int | None,
-    note: str | None, *, action: str,
+    ctx: Context,
+    measure_id: int,
+    new_status: MeasureStatus | None,
+    progress: int | None,
+    note: str | None,
+    *,
+    action: str,
 ) -> Reply:
     measure = _lock_measure(ctx, measure_id)
     done_now = new_status is MeasureStatus.DONE
-    _check_scope(ctx, measure, lead_only=done_now,
-                 what=ctx.de_en(f"„erledigt“ für {measure.ref}", f"“done” for {measure.ref}")
-                 if done_now else ctx.de_en(f"Bericht zu {measure.ref}",
-                                            f"Report on {measure.ref}"))
+    _check_scope(
+        ctx,
+        measure,
+        lead_only=done_now,
+        what=ctx.de_en(f"„erledigt“ für {measure.ref}", f"“done” for {measure.ref}")
+        if done_now
+        else ctx.de_en(f"Bericht zu {measure.ref}", f"Report on {measure.ref}"),
+    )
     _check_version(ctx, measure)
     if measure.status.is_closed and new_status is None and progress is not None:
-        raise Refused(ctx.de_en(
-            f"{measure.ref} ist {status_name(measure.status, 'de')}; "
-            f"zum Wiederaufnehmen einen Status angeben, z. B. melden {measure.ref} laufend.",
-            f"{measure.ref} is {status_name(measure.status, 'en')}; to reopen it give a status, "
-            f"e.g. update {measure.ref} in_progress."))
+        raise Refused(
+            ctx.de_en(
+                f"{measure.ref} ist {status_name(measure.status, 'de')}; "
+                f"zum Wiederaufnehmen einen Status angeben, z. B. melden {measure.ref} laufend.",
+                f"{measure.ref} is {status_name(measure.status, 'en')}; to reopen it give a status, "
+                f"e.g. update {measure.ref} in_progress.",
+            )
+        )
     before = _snapshot(measure)
     old_status, old_progress = measure.status, measure.progress
     if new_status is not None:
@@ -391,20 +517,35 @@ def _apply_report(
         measure.status = MeasureStatus.IN_PROGRESS
     measure.last_report_at = ctx.now
     _bump(measure)
-    ctx.session.add(StatusReport(
-        measure_id=measure.id, person_id=ctx.person.id if ctx.person else None, at=ctx.now,
-        old_status=old_status.value, new_status=measure.status.value,
-        old_progress=old_progress, new_progress=measure.progress, note=note,
-        origin_platform=ctx.incoming.platform, origin_room=ctx.incoming.room_id,
-        origin_message_id=ctx.incoming.message_id,
-    ))
+    ctx.session.add(
+        StatusReport(
+            measure_id=measure.id,
+            person_id=ctx.person.id if ctx.person else None,
+            at=ctx.now,
+            old_status=old_status.value,
+            new_status=measure.status.value,
+            old_progress=old_progress,
+            new_progress=measure.progress,
+            note=note,
+            origin_platform=ctx.incoming.platform,
+            origin_room=ctx.incoming.room_id,
+            origin_message_id=ctx.incoming.message_id,
+        )
+    )
     ctx.session.flush()
-    ctx.audit(action, "measure", measure.id, before=before,
-              after=_snapshot(measure) | ({"note": note} if note else {}),
-              version=measure.version)
-    heading = ctx.de_en(f"Erledigt: {measure.ref} ✅", f"Done: {measure.ref} ✅") if \
-        measure.status is MeasureStatus.DONE and old_status is not MeasureStatus.DONE else \
-        ctx.de_en(f"Bericht zu {measure.ref} gespeichert", f"Report on {measure.ref} saved")
+    ctx.audit(
+        action,
+        "measure",
+        measure.id,
+        before=before,
+        after=_snapshot(measure) | ({"note": note} if note else {}),
+        version=measure.version,
+    )
+    heading = (
+        ctx.de_en(f"Erledigt: {measure.ref} ✅", f"Done: {measure.ref} ✅")
+        if measure.status is MeasureStatus.DONE and old_status is not MeasureStatus.DONE
+        else ctx.de_en(f"Bericht zu {measure.ref} gespeichert", f"Report on {measure.ref} saved")
+    )
     lines = [measure_line(measure, ctx.today, ctx.lang)]
     if note:
         lines.append(f"„{note}“")
@@ -423,33 +564,55 @@ def deadline(ctx: Context, args: Args) -> Reply:
     rest = args.words[1:]
     found = take_date([w.text for w in rest], ctx.today)
     if found is None:
-        raise UsageError(ctx.de_en(f"„{rest[0].text}“ ist kein Datum, das ich verstehe.",
-                                   f"“{rest[0].text}” is not a date I understand."))
+        raise UsageError(
+            ctx.de_en(
+                f"„{rest[0].text}“ ist kein Datum, das ich verstehe.",
+                f"“{rest[0].text}” is not a date I understand.",
+            )
+        )
     new_deadline, used = found
     reason = " ".join(w.text for w in rest[used:]).strip()
     if not reason:
-        raise UsageError(ctx.de_en("Bitte eine Begründung angeben — sie steht im Verlauf.",
-                                   "Please give a reason — it goes into the history."))
+        raise UsageError(
+            ctx.de_en(
+                "Bitte eine Begründung angeben — sie steht im Verlauf.",
+                "Please give a reason — it goes into the history.",
+            )
+        )
     if new_deadline < ctx.today:
-        raise UsageError(ctx.de_en("Die neue Frist liegt in der Vergangenheit.",
-                                   "The new deadline is in the past."))
+        raise UsageError(
+            ctx.de_en(
+                "Die neue Frist liegt in der Vergangenheit.", "The new deadline is in the past."
+            )
+        )
     measure = _lock_measure(ctx, match.id)
     _check_version(ctx, measure)
     if measure.deadline == new_deadline:
-        return Reply.text(ctx.de_en(
-            f"{measure.ref} hat bereits die Frist {fmt_date(new_deadline, 'de')}.",
-            f"{measure.ref} already has the deadline {fmt_date(new_deadline, 'en')}."))
+        return Reply.text(
+            ctx.de_en(
+                f"{measure.ref} hat bereits die Frist {fmt_date(new_deadline, 'de')}.",
+                f"{measure.ref} already has the deadline {fmt_date(new_deadline, 'en')}.",
+            )
+        )
     before = _snapshot(measure)
     old = measure.deadline
     measure.deadline = new_deadline
     _bump(measure)
     ctx.session.flush()
-    ctx.audit("deadline", "measure", measure.id, before=before,
-              after=_snapshot(measure) | {"reason": reason}, version=measure.version)
+    ctx.audit(
+        "deadline",
+        "measure",
+        measure.id,
+        before=before,
+        after=_snapshot(measure) | {"reason": reason},
+        version=measure.version,
+    )
     heading = ctx.de_en(f"Neue Frist für {measure.ref}", f"New deadline for {measure.ref}")
     reply = Reply.text(
         f"{fmt_date(old, ctx.lang)} → {fmt_date(new_deadline, ctx.lang)} ({reason})",
-        measure_line(measure, ctx.today, ctx.lang), heading=heading)
+        measure_line(measure, ctx.today, ctx.lang),
+        heading=heading,
+    )
     reply.subject = ShownVersion(measure.id, measure.version)
     return reply
 

@@ -64,8 +64,13 @@ def status(ctx: Context, args: Args) -> Reply:
     if not args.words:
         if ctx.room is not None and ctx.room.department is not None:
             return _department_detail(ctx, ctx.room.department)
-        return _overview(ctx, None, ctx.de_en(f"Überblick {ctx.settings.municipality}",
-                                              f"Overview {ctx.settings.municipality}"))
+        return _overview(
+            ctx,
+            None,
+            ctx.de_en(
+                f"Überblick {ctx.settings.municipality}", f"Overview {ctx.settings.municipality}"
+            ),
+        )
     first, last = args.words[0], args.words[-1]
     text = " ".join(w.text for w in args.words)
     match = ctx.resolve(text, ALL_KINDS, start=first.start, end=last.end)
@@ -108,48 +113,66 @@ def _overview(
     overdue_total = ctx.session.execute(
         select(func.count()).select_from(Measure).where(*overdue_where)
     ).scalar_one()
-    overdue = ctx.session.execute(
-        _measures().where(*overdue_where).order_by(Measure.deadline, Measure.id).limit(3)
-    ).scalars().all()
+    overdue = (
+        ctx.session.execute(
+            _measures().where(*overdue_where).order_by(Measure.deadline, Measure.id).limit(3)
+        )
+        .scalars()
+        .all()
+    )
     due_soon = ctx.session.execute(
-        select(func.count()).select_from(Measure).where(
-            *where, _open(), Measure.deadline >= today,
+        select(func.count())
+        .select_from(Measure)
+        .where(
+            *where,
+            _open(),
+            Measure.deadline >= today,
             Measure.deadline <= today + timedelta(days=14),
         )
     ).scalar_one()
     stale = ctx.session.execute(
-        select(func.count()).select_from(Measure).where(
-            *where, _open(), Measure.evaluation_due_on < today
-        )
+        select(func.count())
+        .select_from(Measure)
+        .where(*where, _open(), Measure.evaluation_due_on < today)
     ).scalar_one()
     measures_word = ctx.de_en("Maßnahmen", "measures")
-    reply = Reply.text(status_counts_line(counts, ctx.lang),
-                       heading=f"📊 {heading} — {total} {measures_word}")
+    reply = Reply.text(
+        status_counts_line(counts, ctx.lang), heading=f"📊 {heading} — {total} {measures_word}"
+    )
     lines = [ctx.de_en(f"🔴 Überfällig: {overdue_total}", f"🔴 Overdue: {overdue_total}")]
     lines += ["  " + measure_line(m, today, ctx.lang) for m in overdue]
     if overdue_total > len(overdue):
-        command = more_command if ctx.lang == "de" else more_command.replace(
-            "überfällig", "overdue")
+        command = (
+            more_command if ctx.lang == "de" else more_command.replace("überfällig", "overdue")
+        )
         lines = cut(lines, len(lines) + overdue_total - len(overdue), ctx.lang, command)
     lines.append(ctx.de_en(f"⏰ Fällig in 14 Tagen: {due_soon}", f"⏰ Due in 14 days: {due_soon}"))
-    lines.append(ctx.de_en(f"💤 Ohne aktuellen Bericht: {stale}",
-                           f"💤 Without a current report: {stale}"))
+    lines.append(
+        ctx.de_en(f"💤 Ohne aktuellen Bericht: {stale}", f"💤 Without a current report: {stale}")
+    )
     reply.add(*lines)
     return reply
 
 
 def _department_detail(ctx: Context, department: Department) -> Reply:
     return _overview(
-        ctx, Measure.lead_department_id == department.id, department.label,
+        ctx,
+        Measure.lead_department_id == department.id,
+        department.label,
         more_command=f"überfällig {department.key}",
     )
 
 
 def _person_detail(ctx: Context, person: Person) -> Reply:
-    measures = ctx.session.execute(
-        _measures().where(Measure.responsible_id == person.id, _open())
-        .order_by(Measure.deadline.is_(None), Measure.deadline, Measure.id)
-    ).scalars().all()
+    measures = (
+        ctx.session.execute(
+            _measures()
+            .where(Measure.responsible_id == person.id, _open())
+            .order_by(Measure.deadline.is_(None), Measure.deadline, Measure.id)
+        )
+        .scalars()
+        .all()
+    )
     department = person.department.label if person.department else "–"
     heading = f"👤 {person.name} — {department}, {person.role.value}"
     if person.absent_until and person.absent_until >= ctx.today:
@@ -159,16 +182,21 @@ def _person_detail(ctx: Context, person: Person) -> Reply:
             f" (absent until {fmt_date(person.absent_until, 'en')}, deputy: {deputy})",
         )
     if not measures:
-        return Reply.text(ctx.de_en("Keine offenen Maßnahmen.", "No open measures."),
-                          heading=heading)
+        return Reply.text(
+            ctx.de_en("Keine offenen Maßnahmen.", "No open measures."), heading=heading
+        )
     lines = [measure_line(m, ctx.today, ctx.lang) for m in measures[:LIST_LIMIT]]
-    return Reply.text(*cut(lines, len(measures), ctx.lang, f"status {person.name}"),
-                      heading=heading)
+    return Reply.text(
+        *cut(lines, len(measures), ctx.lang, f"status {person.name}"), heading=heading
+    )
 
 
 def _area_detail(ctx: Context, area: PlanningArea) -> Reply:
-    reply = _overview(ctx, Measure.planning_area_id == area.id,
-                      ctx.de_en(f"Planungsraum {area.name}", f"Planning area {area.name}"))
+    reply = _overview(
+        ctx,
+        Measure.planning_area_id == area.id,
+        ctx.de_en(f"Planungsraum {area.name}", f"Planning area {area.name}"),
+    )
     return reply
 
 
@@ -186,19 +214,25 @@ def measure_detail(ctx: Context, measure_id: int) -> Reply:
         if measure.status.is_closed:
             status_line += ctx.de_en(f" · Frist {when}", f" · due {when}")
         elif remaining < 0:
-            status_line += ctx.de_en(f" · Frist {when} (seit {-remaining} Tagen überfällig)",
-                                     f" · due {when} ({-remaining} days overdue)")
+            status_line += ctx.de_en(
+                f" · Frist {when} (seit {-remaining} Tagen überfällig)",
+                f" · due {when} ({-remaining} days overdue)",
+            )
         else:
-            status_line += ctx.de_en(f" · Frist {when} (in {remaining} Tagen)",
-                                     f" · due {when} (in {remaining} days)")
+            status_line += ctx.de_en(
+                f" · Frist {when} (in {remaining} Tagen)", f" · due {when} (in {remaining} days)"
+            )
     lines = [status_line]
     participants = ", ".join(d.key for d in measure.participants)
     lead = ctx.de_en("Federführend", "Lead") + f": {measure.lead_department.label}"
     if participants:
         lead += ctx.de_en(f" · beteiligt: {participants}", f" · participating: {participants}")
     lines.append(lead)
-    lines.append(ctx.de_en("Verantwortlich", "Responsible") + ": "
-                 + person_label(ctx, measure.responsible.name if measure.responsible else None))
+    lines.append(
+        ctx.de_en("Verantwortlich", "Responsible")
+        + ": "
+        + person_label(ctx, measure.responsible.name if measure.responsible else None)
+    )
     where = []
     if measure.goal is not None:
         where.append(ctx.de_en("Ziel", "Goal") + f": {measure.goal.ref} {measure.goal.title}")
@@ -207,8 +241,10 @@ def measure_detail(ctx: Context, measure_id: int) -> Reply:
     if where:
         lines.append(" · ".join(where))
     last = ctx.session.execute(
-        select(StatusReport).where(StatusReport.measure_id == measure.id)
-        .order_by(StatusReport.at.desc(), StatusReport.id.desc()).limit(1)
+        select(StatusReport)
+        .where(StatusReport.measure_id == measure.id)
+        .order_by(StatusReport.at.desc(), StatusReport.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
     interval = interval_name(measure.evaluation_interval, lang)
     if last is not None:
@@ -236,25 +272,33 @@ def measure_detail(ctx: Context, measure_id: int) -> Reply:
 
 def mine(ctx: Context, args: Args) -> Reply:
     assert ctx.person is not None
-    measures = ctx.session.execute(
-        _measures().where(Measure.responsible_id == ctx.person.id, _open())
-        .order_by(Measure.deadline.is_(None), Measure.deadline, Measure.id)
-    ).scalars().all()
+    measures = (
+        ctx.session.execute(
+            _measures()
+            .where(Measure.responsible_id == ctx.person.id, _open())
+            .order_by(Measure.deadline.is_(None), Measure.deadline, Measure.id)
+        )
+        .scalars()
+        .all()
+    )
     heading = ctx.de_en("Ihre offenen Maßnahmen", "Your open measures") + f" ({len(measures)})"
     if not measures:
-        return Reply.text(ctx.de_en("Sie haben keine offenen Maßnahmen. 🎉",
-                                    "You have no open measures. 🎉"))
+        return Reply.text(
+            ctx.de_en("Sie haben keine offenen Maßnahmen. 🎉", "You have no open measures. 🎉")
+        )
     lines = [measure_line(m, ctx.today, ctx.lang) for m in measures[:LIST_LIMIT]]
-    return Reply.text(*cut(lines, len(measures), ctx.lang, f"status {ctx.person.name}"),
-                      heading=heading)
+    return Reply.text(
+        *cut(lines, len(measures), ctx.lang, f"status {ctx.person.name}"), heading=heading
+    )
 
 
 def _department_arg(ctx: Context, args: Args, index: int) -> Department | None:
     if len(args.words) <= index:
         return ctx.room.department if ctx.room is not None else None
     words = args.words[index:]
-    match = ctx.resolve(" ".join(w.text for w in words), [Kind.DEPARTMENT],
-                        start=words[0].start, end=words[-1].end)
+    match = ctx.resolve(
+        " ".join(w.text for w in words), [Kind.DEPARTMENT], start=words[0].start, end=words[-1].end
+    )
     return ctx.session.get(Department, match.id)
 
 
@@ -265,18 +309,25 @@ def due(ctx: Context, args: Args) -> Reply:
         horizon = int(args.words[0].text)
         index = 1
         if not 1 <= horizon <= 366:
-            raise UsageError(ctx.de_en("Die Tage müssen zwischen 1 und 366 liegen.",
-                                       "Days must be between 1 and 366."))
+            raise UsageError(
+                ctx.de_en(
+                    "Die Tage müssen zwischen 1 und 366 liegen.", "Days must be between 1 and 366."
+                )
+            )
     department = _department_arg(ctx, args, index)
     today = ctx.today
     where: list[ColumnElement[bool]] = [
-        _open(), Measure.deadline >= today, Measure.deadline <= today + timedelta(days=horizon)
+        _open(),
+        Measure.deadline >= today,
+        Measure.deadline <= today + timedelta(days=horizon),
     ]
     if department is not None:
         where.append(_of_department(department.id))
     scope = f" — {department.key}" if department else ""
     return _measure_list(
-        ctx, where, ctx.de_en(f"Fällig in {horizon} Tagen{scope}", f"Due in {horizon} days{scope}"),
+        ctx,
+        where,
+        ctx.de_en(f"Fällig in {horizon} Tagen{scope}", f"Due in {horizon} days{scope}"),
         ctx.de_en("Nichts fällig in diesem Zeitraum. 👍", "Nothing due in that period. 👍"),
         ctx.de_en(f"fällig {horizon} <ressort>", f"due {horizon} <department>"),
     )
@@ -289,7 +340,9 @@ def overdue(ctx: Context, args: Args) -> Reply:
         where.append(_of_department(department.id))
     scope = f" — {department.key}" if department else ""
     return _measure_list(
-        ctx, where, ctx.de_en(f"Überfällig{scope}", f"Overdue{scope}"),
+        ctx,
+        where,
+        ctx.de_en(f"Überfällig{scope}", f"Overdue{scope}"),
         ctx.de_en("Nichts überfällig. 👍", "Nothing overdue. 👍"),
         ctx.de_en("überfällig <ressort>", "overdue <department>"),
     )
@@ -298,12 +351,18 @@ def overdue(ctx: Context, args: Args) -> Reply:
 def _measure_list(
     ctx: Context, where: list[ColumnElement[bool]], heading: str, empty: str, narrower: str
 ) -> Reply:
-    total = ctx.session.execute(select(func.count()).select_from(Measure).where(*where)).scalar_one()
+    total = ctx.session.execute(
+        select(func.count()).select_from(Measure).where(*where)
+    ).scalar_one()
     if total == 0:
         return Reply.text(empty, heading=heading)
-    measures = ctx.session.execute(
-        _measures().where(*where).order_by(Measure.deadline, Measure.id).limit(LIST_LIMIT)
-    ).scalars().all()
+    measures = (
+        ctx.session.execute(
+            _measures().where(*where).order_by(Measure.deadline, Measure.id).limit(LIST_LIMIT)
+        )
+        .scalars()
+        .all()
+    )
     lines = [measure_line(m, ctx.today, ctx.lang) for m in measures]
     return Reply.text(*cut(lines, total, ctx.lang, narrower), heading=f"{heading} ({total})")
 
@@ -315,27 +374,35 @@ def history(ctx: Context, args: Args) -> Reply:
     if not args.words:
         raise UsageError()
     first, last = args.words[0], args.words[-1]
-    match = ctx.resolve(" ".join(w.text for w in args.words), [Kind.MEASURE],
-                        start=first.start, end=last.end)
+    match = ctx.resolve(
+        " ".join(w.text for w in args.words), [Kind.MEASURE], start=first.start, end=last.end
+    )
     measure = ctx.session.get(Measure, match.id)
     assert measure is not None
     tz = ctx.settings.timezone
     events: list[tuple[Any, str]] = []
     for report in ctx.session.execute(
-        select(StatusReport).where(StatusReport.measure_id == measure.id)
-        .order_by(StatusReport.at.desc(), StatusReport.id.desc()).limit(LIST_LIMIT)
+        select(StatusReport)
+        .where(StatusReport.measure_id == measure.id)
+        .order_by(StatusReport.at.desc(), StatusReport.id.desc())
+        .limit(LIST_LIMIT)
     ).scalars():
         when = report.at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
         who = report.person.name if report.person else "?"
-        change = _change_text(ctx, report.old_status, report.new_status, report.old_progress,
-                              report.new_progress)
+        change = _change_text(
+            ctx, report.old_status, report.new_status, report.old_progress, report.new_progress
+        )
         note = f" — „{report.note}“" if report.note else ""
         events.append((report.at, f"{when} {who}: {change}{note}"))
     for entry in ctx.session.execute(
-        select(AuditEntry).where(
-            AuditEntry.entity_kind == "measure", AuditEntry.entity_id == measure.id,
+        select(AuditEntry)
+        .where(
+            AuditEntry.entity_kind == "measure",
+            AuditEntry.entity_id == measure.id,
             AuditEntry.action.not_in(["report", "done"]),
-        ).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(LIST_LIMIT)
+        )
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(LIST_LIMIT)
     ).scalars():
         when = entry.at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
         who = entry.person.name if entry.person else entry.actor
@@ -343,16 +410,20 @@ def history(ctx: Context, args: Args) -> Reply:
     events.sort(key=lambda e: e[0], reverse=True)
     heading = ctx.de_en("Verlauf", "History") + f" {measure.ref} {measure.title}"
     if not events:
-        return Reply.text(ctx.de_en("Noch keine Berichte oder Änderungen.",
-                                    "No reports or changes yet."), heading=heading)
+        return Reply.text(
+            ctx.de_en("Noch keine Berichte oder Änderungen.", "No reports or changes yet."),
+            heading=heading,
+        )
     return Reply.text(*[line for _at, line in events[:LIST_LIMIT]], heading=heading)
 
 
 def _change_text(ctx: Context, old_status: str, new_status: str, old: int, new: int) -> str:
     parts = []
     if old_status != new_status:
-        parts.append(f"{status_name(MeasureStatus(old_status), ctx.lang)} → "
-                     f"{status_name(MeasureStatus(new_status), ctx.lang)}")
+        parts.append(
+            f"{status_name(MeasureStatus(old_status), ctx.lang)} → "
+            f"{status_name(MeasureStatus(new_status), ctx.lang)}"
+        )
     if old != new:
         parts.append(f"{old} % → {new} %")
     return ", ".join(parts) or ctx.de_en("Bericht", "report")
@@ -393,8 +464,10 @@ def describe_change(ctx: Context, entry: AuditEntry) -> str:
 
 def indicator_line(ctx: Context, indicator: Indicator) -> str:
     latest = ctx.session.execute(
-        select(IndicatorValue).where(IndicatorValue.indicator_id == indicator.id)
-        .order_by(IndicatorValue.measured_on.desc()).limit(1)
+        select(IndicatorValue)
+        .where(IndicatorValue.indicator_id == indicator.id)
+        .order_by(IndicatorValue.measured_on.desc())
+        .limit(1)
     ).scalar_one_or_none()
     target = ""
     if indicator.target_value is not None:

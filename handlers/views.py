@@ -14,9 +14,7 @@ LIST_LIMIT = 10
 
 def is_overdue(measure: Measure, today: date) -> bool:
     return (
-        measure.deadline is not None
-        and measure.deadline < today
-        and not measure.status.is_closed
+        measure.deadline is not None and measure.deadline < today and not measure.status.is_closed
     )
 
 

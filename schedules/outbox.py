@@ -10,12 +10,13 @@ fallbacks, retries with backoff) belong to the reminder sweep that builds on thi
 from __future__ import annotations
 
 import logging
-import socket
 import os
+import socket
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 
 from bot.notifier import DeliveryStatus, Notifier, Recipient
 from handlers.core import QuickAnswer, Reply
@@ -28,13 +29,15 @@ DELIVERER = f"{socket.gethostname()}:{os.getpid()}"
 CLAIM_TIMEOUT = timedelta(minutes=10)
 
 
-def recipients_for(entry: OutboxEntry, person: Person | None, room: RoomLink | None
-                   ) -> list[Recipient]:
+def recipients_for(
+    entry: OutboxEntry, person: Person | None, room: RoomLink | None
+) -> list[Recipient]:
     """Where an entry may go, in order of preference."""
     found: list[Recipient] = []
     if person is not None:
-        identities = sorted(person.identities,
-                            key=lambda i: (i.platform != person.last_platform, i.id))
+        identities = sorted(
+            person.identities, key=lambda i: (i.platform != person.last_platform, i.id)
+        )
         found += [Recipient("person", i.platform, i.user_id, person.name) for i in identities]
     if room is not None:
         name = room.department.label if room.department else room.address
@@ -42,18 +45,27 @@ def recipients_for(entry: OutboxEntry, person: Person | None, room: RoomLink | N
     return found
 
 
-async def deliver_due(uows: UnitOfWorkFactory, notifiers: Mapping[str, Notifier], now: datetime
-                      ) -> int:
+async def deliver_due(
+    uows: UnitOfWorkFactory, notifiers: Mapping[str, Notifier], now: datetime
+) -> int:
     """Send every pending entry that is due; returns how many were delivered."""
     with uows() as uow:
-        ids = uow.session.execute(
-            select(OutboxEntry.id).where(
-                OutboxEntry.due_at <= now,
-                or_(OutboxEntry.state == OutboxState.PENDING,
-                    (OutboxEntry.state == OutboxState.CLAIMED)
-                    & (OutboxEntry.claimed_at < now - CLAIM_TIMEOUT)),
-            ).order_by(OutboxEntry.id)
-        ).scalars().all()
+        ids = (
+            uow.session.execute(
+                select(OutboxEntry.id)
+                .where(
+                    OutboxEntry.due_at <= now,
+                    or_(
+                        OutboxEntry.state == OutboxState.PENDING,
+                        (OutboxEntry.state == OutboxState.CLAIMED)
+                        & (OutboxEntry.claimed_at < now - CLAIM_TIMEOUT),
+                    ),
+                )
+                .order_by(OutboxEntry.id)
+            )
+            .scalars()
+            .all()
+        )
     delivered = 0
     for entry_id in ids:
         if await _deliver_one(uows, notifiers, entry_id, now):
@@ -61,18 +73,28 @@ async def deliver_due(uows: UnitOfWorkFactory, notifiers: Mapping[str, Notifier]
     return delivered
 
 
-async def _deliver_one(uows: UnitOfWorkFactory, notifiers: Mapping[str, Notifier],
-                       entry_id: int, now: datetime) -> bool:
+async def _deliver_one(
+    uows: UnitOfWorkFactory, notifiers: Mapping[str, Notifier], entry_id: int, now: datetime
+) -> bool:
     with uows(write=True) as uow:
-        claimed = uow.session.execute(
-            update(OutboxEntry).where(
+        result = uow.session.execute(
+            update(OutboxEntry)
+            .where(
                 OutboxEntry.id == entry_id,
-                or_(OutboxEntry.state == OutboxState.PENDING,
+                or_(
+                    OutboxEntry.state == OutboxState.PENDING,
                     (OutboxEntry.state == OutboxState.CLAIMED)
-                    & (OutboxEntry.claimed_at < now - CLAIM_TIMEOUT)),
-            ).values(state=OutboxState.CLAIMED, claimed_by=DELIVERER, claimed_at=now,
-                     attempts=OutboxEntry.attempts + 1)
-        ).rowcount
+                    & (OutboxEntry.claimed_at < now - CLAIM_TIMEOUT),
+                ),
+            )
+            .values(
+                state=OutboxState.CLAIMED,
+                claimed_by=DELIVERER,
+                claimed_at=now,
+                attempts=OutboxEntry.attempts + 1,
+            )
+        )
+        claimed = cast("CursorResult[Any]", result).rowcount
         uow.commit()
     if not claimed:
         return False  # another deliverer has it
@@ -94,17 +116,21 @@ async def _deliver_one(uows: UnitOfWorkFactory, notifiers: Mapping[str, Notifier
         notifier = notifiers.get(recipient.platform)
         if notifier is None:
             continue
-        result = await notifier.send(recipient, message, idempotency_key=key)
-        if result.status is DeliveryStatus.DELIVERED:
+        delivery = await notifier.send(recipient, message, idempotency_key=key)
+        if delivery.status is DeliveryStatus.DELIVERED:
             state, delivered_to, error = OutboxState.SENT, str(recipient), ""
             break
-        if result.status is DeliveryStatus.PERMANENT_FAILURE:
-            log.warning("outbox %s: %s refused for good (%s); trying the next recipient",
-                        key, recipient, result.detail)
-            error = f"{recipient}: {result.detail}"
+        if delivery.status is DeliveryStatus.PERMANENT_FAILURE:
+            log.warning(
+                "outbox %s: %s refused for good (%s); trying the next recipient",
+                key,
+                recipient,
+                delivery.detail,
+            )
+            error = f"{recipient}: {delivery.detail}"
             continue
-        log.info("outbox %s: %s failed for now (%s); will retry", key, recipient, result.detail)
-        error = f"{recipient}: {result.detail}"
+        log.info("outbox %s: %s failed for now (%s); will retry", key, recipient, delivery.detail)
+        error = f"{recipient}: {delivery.detail}"
         break
     else:
         if recipients and all(r.platform in notifiers for r in recipients):

@@ -9,12 +9,21 @@ from datetime import date, timedelta
 # Canonical German name -> months; English and ASCII spellings map onto them.
 _MONTHS = {"monatlich": 1, "quartalsweise": 3, "halbjährlich": 6, "jährlich": 12}
 _SPELLINGS = {
-    "monatlich": "monatlich", "monthly": "monatlich",
-    "quartalsweise": "quartalsweise", "quartal": "quartalsweise", "quarterly": "quartalsweise",
+    "monatlich": "monatlich",
+    "monthly": "monatlich",
+    "quartalsweise": "quartalsweise",
+    "quartal": "quartalsweise",
+    "quarterly": "quartalsweise",
     "vierteljährlich": "quartalsweise",
-    "halbjährlich": "halbjährlich", "halbjaehrlich": "halbjährlich",
-    "half-yearly": "halbjährlich", "halfyearly": "halbjährlich", "semiannual": "halbjährlich",
-    "jährlich": "jährlich", "jaehrlich": "jährlich", "yearly": "jährlich", "annual": "jährlich",
+    "halbjährlich": "halbjährlich",
+    "halbjaehrlich": "halbjährlich",
+    "half-yearly": "halbjährlich",
+    "halfyearly": "halbjährlich",
+    "semiannual": "halbjährlich",
+    "jährlich": "jährlich",
+    "jaehrlich": "jährlich",
+    "yearly": "jährlich",
+    "annual": "jährlich",
     "annually": "jährlich",
 }
 _WEEKS = re.compile(r"^(\d{1,2})\s*(wochen|woche|weeks|week|w)$")
@@ -52,8 +61,12 @@ def interval_name(interval: str, lang: str) -> str:
     canonical = parse_interval(interval) or interval
     if lang == "de":
         return canonical
-    english = {"monatlich": "monthly", "quartalsweise": "quarterly",
-               "halbjährlich": "half-yearly", "jährlich": "yearly"}
+    english = {
+        "monatlich": "monthly",
+        "quartalsweise": "quarterly",
+        "halbjährlich": "half-yearly",
+        "jährlich": "yearly",
+    }
     if canonical in english:
         return english[canonical]
     return canonical.replace("Wochen", "weeks")

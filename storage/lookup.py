@@ -138,8 +138,9 @@ class NameLookup:
         if len(exact) == 1:
             return Resolution(match=exact[0])
         if len(exact) > 1:
-            return Resolution(candidates=exact[: self.limit], ambiguous=True,
-                              more=max(0, len(exact) - self.limit))
+            return Resolution(
+                candidates=exact[: self.limit], ambiguous=True, more=max(0, len(exact) - self.limit)
+            )
 
         ranked: list[Match] = []
         for kind in ordered:
@@ -151,8 +152,11 @@ class NameLookup:
         ):
             return Resolution(match=strong[0])
         if len(strong) > 1:
-            return Resolution(candidates=strong[: self.limit], ambiguous=True,
-                              more=max(0, len(strong) - self.limit))
+            return Resolution(
+                candidates=strong[: self.limit],
+                ambiguous=True,
+                more=max(0, len(strong) - self.limit),
+            )
         return Resolution(candidates=self._suggest(indexes, ordered, query))
 
     def label(self, session: Session, kind: Kind, entity_id: int) -> str | None:
@@ -160,7 +164,9 @@ class NameLookup:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _resolve_id(self, session: Session, text: str, kinds: Collection[Kind]) -> Resolution | None:
+    def _resolve_id(
+        self, session: Session, text: str, kinds: Collection[Kind]
+    ) -> Resolution | None:
         found = _ID_PATTERN.match(text.replace(" ", ""))
         if not found:
             return None
@@ -185,9 +191,13 @@ class NameLookup:
                 # otherwise find "sp" (a key) or "sprache" inside "sprachfoerd".
                 vocabulary = [w for w in index.words if len(w) >= len(query_word) - 1]
                 matching_words = [
-                    w for w, _score, _i in process.extract(
-                        query_word, vocabulary, scorer=fuzz.partial_ratio,
-                        score_cutoff=80, limit=20,
+                    w
+                    for w, _score, _i in process.extract(
+                        query_word,
+                        vocabulary,
+                        scorer=fuzz.partial_ratio,
+                        score_cutoff=80,
+                        limit=20,
                     )
                 ]
             for word in matching_words:
@@ -213,8 +223,11 @@ class NameLookup:
         for kind in ordered:
             index = indexes[kind]
             close_words = process.extract(
-                query.split()[0] if query else query, list(index.words),
-                scorer=fuzz.ratio, score_cutoff=50, limit=5,
+                query.split()[0] if query else query,
+                list(index.words),
+                scorer=fuzz.ratio,
+                score_cutoff=50,
+                limit=5,
             )
             ids: set[int] = set()
             for word, _score, _i in close_words:
@@ -232,9 +245,12 @@ class NameLookup:
     def _index(self, session: Session, kind: Kind) -> _KindIndex:
         column = _id_column(kind)
         max_id = session.execute(select(func.max(column))).scalar() or 0  # type: ignore[call-overload]
-        revision = session.execute(
-            select(NameRevision.revision).where(NameRevision.kind == kind.value)
-        ).scalar() or 0
+        revision = (
+            session.execute(
+                select(NameRevision.revision).where(NameRevision.kind == kind.value)
+            ).scalar()
+            or 0
+        )
         with self._lock:
             index = self._indexes.get(kind)
             if index is None or index.revision != revision or max_id < index.max_id:
@@ -253,7 +269,9 @@ def _load(session: Session, kind: Kind, index: _KindIndex, *, after_id: int) -> 
         ):
             index.add(measure_id, f"M-{measure_id} {title}", [title])
     elif kind is Kind.GOAL:
-        for goal_id, title in session.execute(select(Goal.id, Goal.title).where(Goal.id > after_id)):
+        for goal_id, title in session.execute(
+            select(Goal.id, Goal.title).where(Goal.id > after_id)
+        ):
             index.add(goal_id, f"Z-{goal_id} {title}", [title])
     elif kind is Kind.MEETING:
         for meeting_id, title in session.execute(
@@ -281,7 +299,9 @@ def _load(session: Session, kind: Kind, index: _KindIndex, *, after_id: int) -> 
         for department_id, key, name in session.execute(
             select(Department.id, Department.key, Department.name).where(Department.id > after_id)
         ):
-            index.add(department_id, f"{name} ({key})", [key, name, *aliases.get(department_id, [])])
+            index.add(
+                department_id, f"{name} ({key})", [key, name, *aliases.get(department_id, [])]
+            )
 
 
 _RENAME_ATTRIBUTES: dict[type, tuple[Kind, str]] = {

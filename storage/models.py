@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -61,7 +61,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class Role(enum.StrEnum):
@@ -241,7 +241,9 @@ class Goal(Base):
     children: Mapped[list[Goal]] = relationship(back_populates="parent", order_by="Goal.id")
     field_of_action: Mapped[FieldOfAction | None] = relationship()
     trends: Mapped[list[Trend]] = relationship(secondary=goal_trends, order_by="Trend.id")
-    indicators: Mapped[list[Indicator]] = relationship(back_populates="goal", order_by="Indicator.id")
+    indicators: Mapped[list[Indicator]] = relationship(
+        back_populates="goal", order_by="Indicator.id"
+    )
 
     @property
     def ref(self) -> str:
@@ -268,7 +270,9 @@ class Measure(Base):
         _enum(MeasureStatus, "measure_status"), default=MeasureStatus.PLANNED
     )
     progress: Mapped[int] = mapped_column(Integer, default=0)
-    planning_area_id: Mapped[int | None] = mapped_column(ForeignKey("planning_areas.id"), index=True)
+    planning_area_id: Mapped[int | None] = mapped_column(
+        ForeignKey("planning_areas.id"), index=True
+    )
     evaluation_interval: Mapped[str] = mapped_column(String(20), default="quartalsweise")
     last_report_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The day the next report is due (last report, or creation, plus the evaluation interval);
