@@ -1,1 +1,1 @@
-"""Wiring and transports: configuration, bootstrap, the Notifier contract, console/Matrix/Telegram."""
+"""Wiring and transports: config, bootstrap, the Notifier contract, console, Matrix, Telegram."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
 from bot.config import Config
 from handlers.context import CoreSettings
-from handlers.core import Clock, system_clock
+from handlers.core import Clock, Incoming, Reply, system_clock
 from handlers.dispatch import Dispatcher
 from handlers.registry import build_registry
 from storage import events
@@ -25,6 +26,14 @@ class App:
     uows: UnitOfWorkFactory
     dispatcher: Dispatcher
     clock: Clock
+
+    async def ask(self, incoming: Incoming) -> Reply:
+        """Answer one message without blocking the event loop.
+
+        Units of work are short and synchronous; they run in a worker thread so Matrix,
+        Telegram and the scheduler keep going on the one loop (docs/architecture.md).
+        """
+        return await asyncio.to_thread(self.dispatcher.handle, incoming)
 
 
 def core_settings(config: Config) -> CoreSettings:

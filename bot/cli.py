@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import logging
 import sys
@@ -200,14 +201,14 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         )
         return 0
     if command in ("chat", "run"):
-        if command == "run" and (config.matrix or config.telegram):
-            raise CliError(
-                "Matrix and Telegram adapters are not part of this version yet; "
-                "remove the [matrix]/[telegram] sections or use `regelkreis chat`."
-            )
         app = bootstrap(config)
         if getattr(args, "demo", False):
             _ensure_demo(app)
+        if command == "run" and (config.matrix or config.telegram):
+            from bot.runner import build_transports, serve
+
+            logging.getLogger().setLevel(logging.INFO)
+            return asyncio.run(serve(app, build_transports(app)))
         return _chat(app, getattr(args, "as_person", None), getattr(args, "room", "konsole"))
     app = bootstrap(config)
     return _operator(app, args)

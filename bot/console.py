@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Iterable
 from typing import TextIO
@@ -77,10 +78,8 @@ class ConsoleChat:
             self.deliver()
 
     def run_interactive(self, stdin: TextIO = sys.stdin) -> None:
-        try:
+        with contextlib.suppress(ImportError):  # not on every platform
             import readline  # noqa: F401  (line editing and history at the prompt)
-        except ImportError:  # pragma: no cover - not on every platform
-            pass
         self.out.write("Regelkreis — Konsole. „hilfe“ zeigt die Befehle, Strg-D beendet.\n")
         while True:
             try:

@@ -503,3 +503,26 @@ class Lock(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProcessedMessage(Base):
+    """A chat message (or button press) the bot has taken on: each is answered once."""
+
+    __tablename__ = "processed_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[str] = mapped_column(String(255))
+    room_id: Mapped[str | None] = mapped_column(String(255))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    __table_args__ = (
+        UniqueConstraint("platform", "message_id", name="uq_processed_messages_msg"),
+    )
+
+
+class PlatformState(Base):
+    """Small durable values of a transport: sync token, update offset, first start time."""
+
+    __tablename__ = "platform_state"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

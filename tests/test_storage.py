@@ -338,3 +338,34 @@ def test_two_deliverers_send_an_entry_once(uows: UnitOfWorkFactory) -> None:
     for thread in threads:
         thread.join()
     assert len(first.sent) + len(second.sent) == 1
+
+
+# -- schema and leases --------------------------------------------------------------------
+
+
+def test_the_models_and_the_migrations_agree(engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.models import Base
+
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_a_lease_has_one_holder_until_it_expires_or_is_released(
+    uows: UnitOfWorkFactory,
+) -> None:
+    from storage.locks import acquire, holder_of, release
+
+    ttl = timedelta(seconds=30)
+    assert acquire(uows, "telegram:poller", "bot-a", NOW, ttl)
+    assert not acquire(uows, "telegram:poller", "bot-b", NOW + timedelta(seconds=5), ttl)
+    assert acquire(uows, "telegram:poller", "bot-a", NOW + timedelta(seconds=20), ttl)  # renew
+    assert holder_of(uows, "telegram:poller", NOW + timedelta(seconds=40)) == "bot-a"
+    # bot-a died: after its lease ran out, bot-b takes over.
+    assert acquire(uows, "telegram:poller", "bot-b", NOW + timedelta(seconds=51), ttl)
+    release(uows, "telegram:poller", "bot-a")  # not the holder: nothing happens
+    assert holder_of(uows, "telegram:poller", NOW + timedelta(seconds=52)) == "bot-b"
+    release(uows, "telegram:poller", "bot-b")
+    assert holder_of(uows, "telegram:poller", NOW + timedelta(seconds=52)) is None

@@ -41,6 +41,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_locks")),
     )
     op.create_table(
+        "processed_messages",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("platform", sa.String(length=16), nullable=False),
+        sa.Column("message_id", sa.String(length=255), nullable=False),
+        sa.Column("room_id", sa.String(length=255), nullable=True),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_processed_messages")),
+        sa.UniqueConstraint("platform", "message_id", name="uq_processed_messages_msg"),
+    )
+    op.create_table(
+        "platform_state",
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_platform_state")),
+    )
+    op.create_table(
         "municipality",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -588,5 +605,7 @@ def downgrade() -> None:
     op.drop_table("name_revisions")
     op.drop_table("municipality")
     op.drop_table("locks")
+    op.drop_table("platform_state")
+    op.drop_table("processed_messages")
     op.drop_table("fields_of_action")
     op.drop_table("departments")

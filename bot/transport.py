@@ -1,0 +1,31 @@
+"""The Transport contract: a chat platform the bot serves (Matrix, Telegram) in one process."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.notifier import Notifier
+
+
+class TransportTaken(Exception):
+    """Another process owns this platform's account (Matrix device, Telegram poller)."""
+
+
+class Transport(Protocol):
+    """Started once, runs until cancelled, stopped on shutdown.
+
+    A transport only translates: platform events become `Incoming`, answered through
+    `App.ask` (the dispatcher in a worker thread), and `Reply` is rendered back.
+    """
+
+    platform: str
+    notifier: Notifier
+
+    async def start(self) -> None:
+        """Log in and take the platform lease; raise TransportTaken if another process has it."""
+
+    async def run(self) -> None:
+        """Serve until cancelled (sync loop, long polling or webhook)."""
+
+    async def stop(self) -> None:
+        """Release the lease and close connections."""
