@@ -115,8 +115,9 @@ def clock() -> FixedClock:
     return FixedClock()
 
 
-def make_app(engine: Engine, clock: FixedClock, *, demo: bool = True,
-             config: Config | None = None) -> App:
+def make_app(
+    engine: Engine, clock: FixedClock, *, demo: bool = True, config: Config | None = None
+) -> App:
     config = config or Config.model_validate({"bot": {"admins": ["matrix:@root:musterstadt.de"]}})
     app = bootstrap(config, clock=clock, engine=engine)
     if demo:
@@ -142,8 +143,9 @@ def sqlite_app(sqlite_only_engine: Engine, clock: FixedClock) -> App:
 class Chat:
     """Talks to the dispatcher as one person in one room, like a chat client would."""
 
-    def __init__(self, app: App, sender: str, room: str = "konsole",
-                 platform: str = "console") -> None:
+    def __init__(
+        self, app: App, sender: str, room: str = "konsole", platform: str = "console"
+    ) -> None:
         self.app = app
         self.sender = sender
         self.room = room
@@ -153,9 +155,16 @@ class Chat:
 
     def reply(self, text: str, *, shown: ShownVersion | None = None) -> Reply:
         self._n += 1
-        self.last = self.app.dispatcher.handle(Incoming(
-            platform=self.platform, room_id=self.room, sender_id=self.sender, text=text,
-            message_id=f"{self.sender}-{self._n}", shown=shown))
+        self.last = self.app.dispatcher.handle(
+            Incoming(
+                platform=self.platform,
+                room_id=self.room,
+                sender_id=self.sender,
+                text=text,
+                message_id=f"{self.sender}-{self._n}",
+                shown=shown,
+            )
+        )
         return self.last
 
     def say(self, text: str, *, shown: ShownVersion | None = None) -> str:

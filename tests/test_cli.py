@@ -42,39 +42,83 @@ def test_a_municipality_is_set_up_from_the_command_line(
 ) -> None:
     assert run(config_file, "db", "upgrade") == 0
     assert "up to date" in capsys.readouterr().out
-    assert run(config_file, "ressort", "add", "JA", "Jugendamt", "--alias", "Amt 51",
-               "--alias", "Jugend") == 0
+    assert (
+        run(
+            config_file,
+            "ressort",
+            "add",
+            "JA",
+            "Jugendamt",
+            "--alias",
+            "Amt 51",
+            "--alias",
+            "Jugend",
+        )
+        == 0
+    )
     assert "Jugendamt (JA) created." in capsys.readouterr().out
     assert run(config_file, "ressort", "link", "ja", "--telegram", "-100123") == 0
     assert "telegram:-100123 linked to Jugendamt (JA)." in capsys.readouterr().out
     assert run(config_file, "room", "coordination", "--matrix", "!koord:stadt.de") == 0
-    assert run(config_file, "person", "add", "Max Müller", "--ressort", "Jugend",
-               "--rolle", "ressort", "--telegram", "4711", "--matrix", "@max:stadt.de") == 0
-    assert "Max Müller registered (ressort; matrix:@max:stadt.de, telegram:4711)." in \
-        capsys.readouterr().out
-    assert run(config_file, "person", "add", "Anna Schmidt", "--rolle", "koordination",
-               "--matrix", "@anna:stadt.de", "--admin") == 0
+    assert (
+        run(
+            config_file,
+            "person",
+            "add",
+            "Max Müller",
+            "--ressort",
+            "Jugend",
+            "--rolle",
+            "ressort",
+            "--telegram",
+            "4711",
+            "--matrix",
+            "@max:stadt.de",
+        )
+        == 0
+    )
+    assert (
+        "Max Müller registered (ressort; matrix:@max:stadt.de, telegram:4711)."
+        in capsys.readouterr().out
+    )
+    assert (
+        run(
+            config_file,
+            "person",
+            "add",
+            "Anna Schmidt",
+            "--rolle",
+            "koordination",
+            "--matrix",
+            "@anna:stadt.de",
+            "--admin",
+        )
+        == 0
+    )
 
     app = bootstrap(load_config(config_file))
     with app.uows() as uow:
         room = uow.session.execute(
-            select(RoomLink).where(RoomLink.room_id == "-100123")).scalar_one()
+            select(RoomLink).where(RoomLink.room_id == "-100123")
+        ).scalar_one()
         assert room.department is not None and room.department.key == "JA"
         coordination = uow.session.execute(
-            select(RoomLink).where(RoomLink.is_coordination.is_(True))).scalar_one()
+            select(RoomLink).where(RoomLink.is_coordination.is_(True))
+        ).scalar_one()
         assert coordination.address == "matrix:!koord:stadt.de"
-        anna = uow.session.execute(select(Person).where(Person.name == "Anna Schmidt")
-                                   ).scalar_one()
+        anna = uow.session.execute(select(Person).where(Person.name == "Anna Schmidt")).scalar_one()
         assert anna.is_admin
         origins = {e.origin_platform for e in uow.session.execute(select(AuditEntry)).scalars()}
         assert origins == {"cli"}
 
-    reply = app.dispatcher.handle(Incoming(platform="telegram", room_id="-100123",
-                                           sender_id="4711", text="wer bin ich"))
+    reply = app.dispatcher.handle(
+        Incoming(platform="telegram", room_id="-100123", sender_id="4711", text="wer bin ich")
+    )
     assert "Registriert als Max Müller — Jugendamt (JA), Rolle ressort" in reply.plain()
     assert "Raum verknüpft mit Jugendamt (JA)" in reply.plain()
-    overview = app.dispatcher.handle(Incoming(platform="telegram", room_id="-100123",
-                                              sender_id="4711", text="status"))
+    overview = app.dispatcher.handle(
+        Incoming(platform="telegram", room_id="-100123", sender_id="4711", text="status")
+    )
     assert overview.plain().startswith("📊 Jugendamt (JA) — 0 Maßnahmen")
 
 
@@ -86,10 +130,14 @@ def test_a_municipality_is_set_up_from_the_command_line(
         (["ressort", "link", "XY", "--telegram", "5"], "not found: XY"),
         (["ressort", "link", "JA", "--telegram", "abc"], "a Telegram chat id is a number"),
         (["room", "coordination", "--matrix", "koord"], "a Matrix room id looks like"),
-        (["person", "add", "Eva", "--rolle", "ressort", "--telegram", "1"],
-         "--ressort is required for the role ressort"),
-        (["person", "add", "Eva", "--rolle", "lesen", "--matrix", "eva"],
-         "matrix id 'eva' is not valid"),
+        (
+            ["person", "add", "Eva", "--rolle", "ressort", "--telegram", "1"],
+            "--ressort is required for the role ressort",
+        ),
+        (
+            ["person", "add", "Eva", "--rolle", "lesen", "--matrix", "eva"],
+            "matrix id 'eva' is not valid",
+        ),
     ],
 )
 def test_bad_operator_input_is_explained_and_changes_nothing(
@@ -113,8 +161,9 @@ def test_demo_is_created_once(config_file: Path, capsys: pytest.CaptureFixture[s
     assert "exists already" in capsys.readouterr().out
 
 
-def test_a_bad_configuration_stops_with_the_key(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_configuration_stops_with_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "kaputt.toml"
     path.write_text('[municipality]\nstate = "XX"\n', encoding="utf-8")
     assert main(["db", "upgrade", "--config", str(path)]) == 2

@@ -17,8 +17,9 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_embedded_defaults_use_sqlite_in_the_data_dir(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_embedded_defaults_use_sqlite_in_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     config = load_config(environ={})
     assert config.municipality.timezone == "Europe/Berlin"
@@ -37,24 +38,30 @@ def test_the_example_file_is_valid(tmp_path: Path) -> None:
 
 def test_data_dir_is_relative_to_the_file(tmp_path: Path) -> None:
     path = _write(tmp_path, '[bot]\ndata_dir = "var"\n')
-    assert load_config(path, environ={}).database_url == \
-        f"sqlite:///{tmp_path / 'var' / 'regelkreis.db'}"
+    assert (
+        load_config(path, environ={}).database_url
+        == f"sqlite:///{tmp_path / 'var' / 'regelkreis.db'}"
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('[municipality]\ntimezone = "Europe/Berlinn"\n',
-         "municipality.timezone: unknown time zone 'Europe/Berlinn'"),
+        (
+            '[municipality]\ntimezone = "Europe/Berlinn"\n',
+            "municipality.timezone: unknown time zone 'Europe/Berlinn'",
+        ),
         ('[municipality]\nstate = "XX"\n', "municipality.state: unknown federal state 'XX'"),
         ('[bot]\nlanguage = "fr"\n', "bot.language: Input should be 'de' or 'en'"),
         ('[bot]\nadmins = ["anna"]\n', "bot.admins: 'anna' is not a chat identity"),
         ('[reminders]\nworking_hours = "8-17"\n', "reminders.working_hours: write working hours"),
         ('[reminders]\ndigest = "SUN 08:00"\n', "reminders.digest: write the digest time"),
-        ('[reminders]\ndeadline_days = [14, 0]\n', "reminders.deadline_days.1:"),
+        ("[reminders]\ndeadline_days = [14, 0]\n", "reminders.deadline_days.1:"),
         ('[bot]\nlangauge = "de"\n', "bot.langauge: unknown key"),
-        ('[matrix]\nhomeserver = "https://m.example.org"\nuser_id = "@bot:example.org"\n',
-         "matrix: needs password or access_token"),
+        (
+            '[matrix]\nhomeserver = "https://m.example.org"\nuser_id = "@bot:example.org"\n',
+            "matrix: needs password or access_token",
+        ),
         ('[telegram]\ntoken = "nonsense"\n', "telegram.token: is not a bot token"),
         ('[database]\nurl = "mysql://x"\n', "database.url: use sqlite:///"),
         ("[bot\n", "not valid TOML"),
@@ -76,13 +83,19 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 
 
 def test_secrets_come_from_the_environment(tmp_path: Path) -> None:
-    path = _write(tmp_path, '[matrix]\nhomeserver = "https://m.example.org"\n'
-                            'user_id = "@bot:example.org"\n[telegram]\n')
-    config = load_config(path, environ={
-        "REGELKREIS_MATRIX_PASSWORD": "geheim",
-        "REGELKREIS_TELEGRAM_TOKEN": "123456:ABCDEFGHIJKLMNOP",
-        "REGELKREIS_DATABASE_URL": "postgresql+psycopg://bot@db/regelkreis",
-    })
+    path = _write(
+        tmp_path,
+        '[matrix]\nhomeserver = "https://m.example.org"\n'
+        'user_id = "@bot:example.org"\n[telegram]\n',
+    )
+    config = load_config(
+        path,
+        environ={
+            "REGELKREIS_MATRIX_PASSWORD": "geheim",
+            "REGELKREIS_TELEGRAM_TOKEN": "123456:ABCDEFGHIJKLMNOP",
+            "REGELKREIS_DATABASE_URL": "postgresql+psycopg://bot@db/regelkreis",
+        },
+    )
     assert config.matrix is not None and config.matrix.password is not None
     assert config.matrix.password.get_secret_value() == "geheim"
     assert config.telegram is not None
@@ -92,8 +105,9 @@ def test_secrets_come_from_the_environment(tmp_path: Path) -> None:
     assert "geheim" not in repr(config) and "ABCDEFGHIJKLMNOP" not in repr(config)
 
 
-def test_a_secret_alone_does_not_switch_a_platform_on(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_secret_alone_does_not_switch_a_platform_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     config = load_config(environ={"REGELKREIS_TELEGRAM_TOKEN": "123456:ABCDEFGHIJKLMNOP"})
     assert config.telegram is None
