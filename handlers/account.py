@@ -6,6 +6,7 @@ from handlers.args import Args
 from handlers.commands import Handler, Registry, fold
 from handlers.context import Context, Refused, UsageError
 from handlers.core import Reply
+from handlers.dispatch import _OPEN_TO_UNREGISTERED
 
 
 def make_help(registry: Registry) -> Handler:
@@ -40,6 +41,12 @@ def make_help(registry: Registry) -> Handler:
         lines = []
         for command in registry.commands:
             if not command.listed or not command.access.allows(role, ctx.is_admin):
+                continue
+            if ctx.person is None and (
+                # „sprache“ is stored per person, so it needs a registration.
+                command.key == "language"
+                or (not ctx.is_admin and command.key not in _OPEN_TO_UNREGISTERED)
+            ):
                 continue
             lines.append(f"{command.usage_line(ctx.lang)} — {command.help_line(ctx.lang)}")
         lines.append(

@@ -278,8 +278,23 @@ def new_person(ctx: Context, args: Args) -> Reply:
             identities.append(parsed)
         else:
             name_words.append(token.text)
-    if not name_words or not identities or "role" not in args.options:
+    if not name_words:
         raise UsageError()
+    if not identities:
+        raise UsageError(
+            ctx.de_en(
+                "Die Chat-ID fehlt oder ist ungültig "
+                "(matrix:@name:server oder telegram:123456789).",
+                "The chat id is missing or invalid (matrix:@name:server or telegram:123456789).",
+            )
+        )
+    if "role" not in args.options:
+        raise UsageError(
+            ctx.de_en(
+                "Die Rolle fehlt: rolle:koordination, rolle:ressort oder rolle:lesen.",
+                "The role is missing: role:koordination, role:ressort or role:lesen.",
+            )
+        )
     role = ROLE_WORDS.get(args.options["role"].text.casefold())
     if role is None:
         raise UsageError(

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from handlers.core import Incoming, Language
 from handlers.i18n import t
 from storage.lookup import Kind, Match, NameLookup
-from storage.models import AuditEntry, Person, Role, RoomLink
+from storage.models import AuditEntry, Department, Goal, Measure, Person, Role, RoomLink
 from storage.uow import UnitOfWork
 
 
@@ -28,6 +30,9 @@ class CoreSettings:
     municipality: str = "Musterstadt"
 
 
+_ID = re.compile(r"^([MZGS])-?(\d+)$", re.IGNORECASE)
+
+
 class CommandError(Exception):
     """A command cannot go on; the dispatcher turns it into a reply and rolls back."""
 
@@ -39,10 +44,12 @@ class UsageError(CommandError):
 
 
 class NotFound(CommandError):
-    def __init__(self, text: str, suggestions: list[Match]) -> None:
+    def __init__(self, text: str, suggestions: list[Match], hint: str | None = None) -> None:
         super().__init__(text)
         self.text = text
         self.suggestions = suggestions
+        # Shown when nothing is similar: what exists instead (highest id, department keys).
+        self.hint = hint
 
 
 class Ambiguous(CommandError):
@@ -104,7 +111,31 @@ class Context:
             return resolution.match
         if resolution.ambiguous:
             raise Ambiguous(text, start, end, resolution.candidates, resolution.more)
-        raise NotFound(text, resolution.candidates)
+        hint = None if resolution.candidates else self._not_found_hint(text, kinds)
+        raise NotFound(text, resolution.candidates, hint)
+
+    def _not_found_hint(self, text: str, kinds: Collection[Kind]) -> str | None:
+        """Nothing similar: say what exists, so the next try can succeed."""
+        by_id = _ID.match(text.replace(" ", ""))
+        if by_id is not None:
+            prefix = by_id.group(1).upper()
+            numbered = {"M": (Kind.MEASURE, Measure.id), "Z": (Kind.GOAL, Goal.id)}
+            kind, column = numbered.get("Z" if prefix == "G" else prefix, (None, None))
+            if kind in kinds and column is not None:
+                highest = self.session.execute(select(func.max(column))).scalar()
+                ref = "M" if kind is Kind.MEASURE else "Z"
+                if highest:
+                    return self.de_en(
+                        f"Die höchste Nummer ist {ref}-{highest}.",
+                        f"The highest number is {ref}-{highest}.",
+                    )
+        if set(kinds) == {Kind.DEPARTMENT}:
+            keys = self.session.execute(select(Department.key).order_by(Department.id)).scalars()
+            names = list(keys)
+            if names:
+                shown = ", ".join(names[:15]) + (", …" if len(names) > 15 else "")
+                return self.de_en(f"Ressorts: {shown}", f"Departments: {shown}")
+        return None
 
     def audit(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import ColumnElement, delete, select
@@ -30,6 +30,8 @@ from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger("regelkreis.dispatch")
 
+# How long a numbered candidate list waits for its pick.
+PICK_EXPIRY = timedelta(minutes=30)
 _PICK = re.compile(r"^\s*#?(\d{1,2})\s*\.?\s*$")
 # Commands a sender who is not registered may still use (they reveal nothing of the data).
 _OPEN_TO_UNREGISTERED = {"help", "whoami"}
@@ -92,14 +94,30 @@ class Dispatcher:
             if command is None:
                 return self._unknown(text, lang)
             if not command.access.allows(person.role if person else None, is_admin):
-                role = person.role.value if person else t(lang, "contacts_fallback")
+                if person is None:
+                    # An admin named only in the configuration: say how to become a person.
+                    roles = (
+                        ""
+                        if command.access is Access.REGISTERED
+                        else t(lang, "with_role", roles=command.access.roles(lang))
+                    )
+                    return Reply.text(
+                        t(
+                            lang,
+                            "forbidden_admin_only",
+                            command=command.name(lang),
+                            roles=roles,
+                            address=incoming.sender_address,
+                        ),
+                        outcome="refused",
+                    )
                 return Reply.text(
                     t(
                         lang,
                         "forbidden",
                         command=command.name(lang),
                         roles=command.access.roles(lang),
-                        role=role,
+                        role=person.role.value,
                     ),
                     outcome="refused",
                 )
@@ -243,7 +261,10 @@ class Dispatcher:
                     t(lang, "not_found_suggest", text=error.text, suggestions=suggestions),
                     outcome="not_found",
                 )
-            return Reply.text(t(lang, "not_found", text=error.text), outcome="not_found")
+            lines = [t(lang, "not_found", text=error.text)]
+            if error.hint:
+                lines.append(error.hint)
+            return Reply.text(*lines, outcome="not_found")
         if isinstance(error, Refused):
             return Reply.text(error.message, outcome="refused")
         raise error
@@ -284,9 +305,15 @@ class Dispatcher:
             ).scalar_one_or_none()
             if pending is None:
                 return None
+            if pending.created_at < self.clock() - PICK_EXPIRY:
+                # A number long after the list is more likely meant otherwise.
+                uow.session.delete(pending)
+                uow.commit()
+                return None
             number = int(found.group(1))
             if not 1 <= number <= len(pending.candidates):
-                lang = self.settings.language
+                person, _is_admin, room = self._identify(uow.session, incoming)
+                lang = self._language(person, room)
                 return Reply.text(
                     t(lang, "pick_invalid", n=len(pending.candidates)), outcome="usage"
                 )

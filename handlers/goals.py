@@ -210,13 +210,15 @@ def new_goal(ctx: Context, args: Args) -> Reply:
                 )
             )
         goal.parent = parent
-    if "field" in options:
-        goal.field_of_action = _named(ctx, FieldOfAction, options["field"].text)
-    elif goal.parent is not None:
-        goal.field_of_action = goal.parent.field_of_action
-    if "trends" in options:
-        for name in [n.strip() for n in options["trends"].text.split(",") if n.strip()]:
-            goal.trends.append(_named(ctx, Trend, name))
+    # The new goal sits in its parent's children before it is added: no autoflush until then.
+    with ctx.session.no_autoflush:
+        if "field" in options:
+            goal.field_of_action = _named(ctx, FieldOfAction, options["field"].text)
+        elif goal.parent is not None:
+            goal.field_of_action = goal.parent.field_of_action
+        if "trends" in options:
+            for name in [n.strip() for n in options["trends"].text.split(",") if n.strip()]:
+                goal.trends.append(_named(ctx, Trend, name))
     if "interval" in options:
         interval = parse_interval(options["interval"].text)
         if interval is None:

@@ -80,6 +80,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "You are not registered yet. Your chat id: {address}\n"
         "Please ask {contacts} to register you.",
     ),
+    "forbidden_admin_only": (
+        "„{command}“ braucht eine registrierte Person{roles}. Sie sind Administration, aber "
+        'nicht als Person registriert. Registrieren mit: person neu "<name>" '
+        "rolle:koordination {address}",
+        "“{command}” needs a registered person{roles}. You are an admin but not registered as "
+        'a person. Register with: person add "<name>" role:koordination {address}',
+    ),
+    "with_role": (" mit der Rolle {roles}", " with the role {roles}"),
     "contacts_fallback": ("die Koordination (Administration)", "the coordination office (admin)"),
     "unknown_command": (
         "Den Befehl „{name}“ kenne ich nicht. Meinten Sie: {suggestions}?\nAlle Befehle: hilfe",
@@ -97,6 +105,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "forbidden_scope": (
         "{what} — Ihr Ressort {department} ist an {measure} nicht beteiligt; das dürfen {roles}.",
         "{what} — your department {department} is not part of {measure}; only {roles} may do that.",
+    ),
+    "forbidden_lead": (
+        "{what} — Ihr Ressort {department} ist an {measure} beteiligt, federführend ist "
+        "{lead}; das dürfen {roles}.",
+        "{what} — your department {department} takes part in {measure}, but {lead} leads it; "
+        "only {roles} may do that.",
     ),
     "usage": ("Aufruf: {usage}\nBeispiel: {example}", "Usage: {usage}\nExample: {example}"),
     "usage_reason": (

@@ -69,8 +69,32 @@ def _resolve_token(ctx: Context, token: Token, kinds: list[Kind]) -> Match:
     return ctx.resolve(token.text, kinds, start=token.start, end=token.end)
 
 
-def _date_option(ctx: Context, token: Token) -> date:
-    value = parse_date(token.text, ctx.today)
+def _words_after(args: Args, token: Token) -> list[Token]:
+    """The free words right after an option's value, up to the next option or quoted text."""
+    limit = min((o.start for o in args.options.values() if o.start > token.start), default=None)
+    following: list[Token] = []
+    for word in sorted(args.words, key=lambda w: w.start):
+        if word.start < token.end:
+            continue
+        if word.quoted or (limit is not None and word.start > limit):
+            break
+        following.append(word)
+    return following
+
+
+def _date_option(ctx: Context, token: Token, args: Args | None = None) -> date:
+    """A date option; `frist:Ende März` and `frist:in 2 Wochen` take the words that follow
+    (they are then no longer part of the title)."""
+    value = None
+    if args is not None and not token.quoted:
+        following = _words_after(args, token)
+        found = take_date([token.text, *(w.text for w in following)], ctx.today)
+        if found is not None:
+            value, used = found
+            for word in following[: used - 1]:
+                args.words.remove(word)
+    if value is None:
+        value = parse_date(token.text, ctx.today)
     if value is None:
         raise UsageError(
             ctx.de_en(
@@ -147,10 +171,12 @@ def _check_scope(ctx: Context, measure: Measure, *, lead_only: bool, what: str) 
     raise Refused(
         t(
             ctx.lang,
-            "forbidden_scope",
+            # A participating department is part of the measure, just not its lead.
+            "forbidden_lead" if participates else "forbidden_scope",
             what=what,
             department=department,
             measure=measure.ref,
+            lead=measure.lead_department.key,
             roles=roles,
         )
     )
@@ -174,6 +200,12 @@ def _bump(measure: Measure) -> None:
 
 
 def new_measure(ctx: Context, args: Args) -> Reply:
+    # Dates first: a date of several words (`frist:Ende März`) is not part of the title.
+    dates = {
+        key: _date_option(ctx, args.options[key], args)
+        for key in ("deadline", "start")
+        if key in args.options
+    }
     if not args.words:
         raise UsageError(ctx.de_en("Der Titel fehlt.", "The title is missing."))
     title, _s, _e = _span(args.words)
@@ -208,13 +240,13 @@ def new_measure(ctx: Context, args: Args) -> Reply:
         if goal is not None and goal.evaluation_interval:
             measure.evaluation_interval = goal.evaluation_interval
     if "deadline" in options:
-        measure.deadline = _date_option(ctx, options["deadline"])
+        measure.deadline = dates["deadline"]
         if measure.deadline < ctx.today:
             raise UsageError(
                 ctx.de_en("Die Frist liegt in der Vergangenheit.", "The deadline is in the past.")
             )
     if "start" in options:
-        measure.start = _date_option(ctx, options["start"])
+        measure.start = dates["start"]
     if "responsible" in options:
         person = ctx.session.get(
             Person, _resolve_token(ctx, options["responsible"], [Kind.PERSON]).id
@@ -436,6 +468,18 @@ def _notify_department(ctx: Context, measure: Measure, department: Department) -
 # -- melden / erledigt -------------------------------------------------------------------
 
 
+def _note(ctx: Context, tokens: list[Token]) -> str | None:
+    """The note as typed: `Träger „Kita Sonne“ sagt ab` keeps its quotes and spacing; a note
+    that is quoted as a whole (`"Träger gefunden"`) loses only the outer quotes."""
+    if not tokens:
+        return None
+    if len(tokens) == 1:
+        return tokens[0].text.strip() or None
+    # Token spans point into the command text as the dispatcher parsed it (stripped).
+    typed = ctx.incoming.text.strip()[tokens[0].start : tokens[-1].end]
+    return typed.strip() or None
+
+
 def report(ctx: Context, args: Args) -> Reply:
     if not args.words:
         raise UsageError()
@@ -443,7 +487,7 @@ def report(ctx: Context, args: Args) -> Reply:
     match = _resolve_token(ctx, first, [Kind.MEASURE])
     new_status: MeasureStatus | None = None
     progress: int | None = None
-    note_words: list[str] = []
+    note_words: list[Token] = []
     for token in args.words[1:]:
         word = token.text.casefold()
         percent = _PERCENT.match(word)
@@ -454,8 +498,8 @@ def report(ctx: Context, args: Args) -> Reply:
             if progress > 100:
                 raise UsageError(ctx.de_en("Fortschritt: 0 bis 100 %.", "Progress: 0 to 100 %."))
         else:
-            note_words.append(token.text)
-    note = " ".join(note_words) or None
+            note_words.append(token)
+    note = _note(ctx, note_words)
     if new_status is None and progress is None and note is None:
         raise UsageError(
             ctx.de_en(
@@ -470,7 +514,7 @@ def done(ctx: Context, args: Args) -> Reply:
     if not args.words:
         raise UsageError()
     match = _resolve_token(ctx, args.words[0], [Kind.MEASURE])
-    note = " ".join(w.text for w in args.words[1:]) or None
+    note = _note(ctx, args.words[1:])
     return _apply_report(ctx, match.id, MeasureStatus.DONE, 100, note, action="done")
 
 
@@ -494,13 +538,22 @@ def _apply_report(
         else ctx.de_en(f"Bericht zu {measure.ref}", f"Report on {measure.ref}"),
     )
     _check_version(ctx, measure)
+    if action == "done" and measure.status is MeasureStatus.DONE:
+        # A second „erledigt“ (a double tap on the button) changes nothing.
+        return Reply.text(
+            ctx.de_en(
+                f"{measure.ref} ist bereits erledigt. Eine Notiz dazu: melden {measure.ref} "
+                "<notiz>",
+                f"{measure.ref} is already done. To add a note: update {measure.ref} <note>",
+            )
+        )
     if measure.status.is_closed and new_status is None and progress is not None:
         raise Refused(
             ctx.de_en(
                 f"{measure.ref} ist {status_name(measure.status, 'de')}; "
                 f"zum Wiederaufnehmen einen Status angeben, z. B. melden {measure.ref} laufend.",
-                f"{measure.ref} is {status_name(measure.status, 'en')}; to reopen it give a status, "
-                f"e.g. update {measure.ref} in_progress.",
+                f"{measure.ref} is {status_name(measure.status, 'en')}; to reopen it give a "
+                f"status, e.g. update {measure.ref} in_progress.",
             )
         )
     before = _snapshot(measure)

@@ -10,8 +10,8 @@ from sqlalchemy.orm import joinedload
 
 from handlers.args import Args
 from handlers.context import Context, UsageError
-from handlers.core import Reply, ShownVersion
-from handlers.i18n import fmt_date, fmt_number, status_name
+from handlers.core import Language, Reply, ShownVersion
+from handlers.i18n import days, fmt_date, fmt_number, status_name
 from handlers.views import (
     LIST_LIMIT,
     cut,
@@ -99,6 +99,7 @@ def _overview(
     heading: str,
     *,
     more_command: str = "überfällig",
+    heading_suffix: str = "",
 ) -> Reply:
     today = ctx.today
     where = [scope] if scope is not None else []
@@ -135,9 +136,9 @@ def _overview(
         .select_from(Measure)
         .where(*where, _open(), Measure.evaluation_due_on < today)
     ).scalar_one()
-    measures_word = ctx.de_en("Maßnahmen", "measures")
     reply = Reply.text(
-        status_counts_line(counts, ctx.lang), heading=f"📊 {heading} — {total} {measures_word}"
+        status_counts_line(counts, ctx.lang),
+        heading=f"📊 {heading} — {measures_count(total, ctx.lang)}{heading_suffix}",
     )
     lines = [ctx.de_en(f"🔴 Überfällig: {overdue_total}", f"🔴 Overdue: {overdue_total}")]
     lines += ["  " + measure_line(m, today, ctx.lang) for m in overdue]
@@ -155,12 +156,24 @@ def _overview(
 
 
 def _department_detail(ctx: Context, department: Department) -> Reply:
+    """The measures a department leads or takes part in — the same set `fällig JA` lists."""
+    led = ctx.session.execute(
+        select(func.count()).select_from(Measure).where(
+            Measure.lead_department_id == department.id)
+    ).scalar_one()
     return _overview(
         ctx,
-        Measure.lead_department_id == department.id,
+        _of_department(department.id),
         department.label,
         more_command=f"überfällig {department.key}",
+        heading_suffix=ctx.de_en(f", {led} federführend", f", leading {led}"),
     )
+
+
+def measures_count(n: int, lang: str) -> str:
+    if lang == "de":
+        return f"{n} Maßnahme" if n == 1 else f"{n} Maßnahmen"
+    return f"{n} measure" if n == 1 else f"{n} measures"
 
 
 def _person_detail(ctx: Context, person: Person) -> Reply:
@@ -200,6 +213,13 @@ def _area_detail(ctx: Context, area: PlanningArea) -> Reply:
     return reply
 
 
+def _in_days(n: int, lang: Language) -> str:
+    """`1 Tag` / `14 Tagen` after „in“ or „seit“ (German dative); `1 day` / `14 days`."""
+    if lang != "de":
+        return days(n, lang)
+    return "1 Tag" if n == 1 else f"{n} Tagen"
+
+
 def measure_detail(ctx: Context, measure_id: int) -> Reply:
     measure = ctx.session.get(Measure, measure_id)
     assert measure is not None
@@ -215,12 +235,15 @@ def measure_detail(ctx: Context, measure_id: int) -> Reply:
             status_line += ctx.de_en(f" · Frist {when}", f" · due {when}")
         elif remaining < 0:
             status_line += ctx.de_en(
-                f" · Frist {when} (seit {-remaining} Tagen überfällig)",
-                f" · due {when} ({-remaining} days overdue)",
+                f" · Frist {when} (seit {_in_days(-remaining, 'de')} überfällig)",
+                f" · due {when} ({days(-remaining, 'en')} overdue)",
             )
+        elif remaining == 0:
+            status_line += ctx.de_en(f" · Frist {when} (heute)", f" · due {when} (today)")
         else:
             status_line += ctx.de_en(
-                f" · Frist {when} (in {remaining} Tagen)", f" · due {when} (in {remaining} days)"
+                f" · Frist {when} (in {_in_days(remaining, 'de')})",
+                f" · due {when} (in {days(remaining, 'en')})",
             )
     lines = [status_line]
     participants = ", ".join(d.key for d in measure.participants)
@@ -327,7 +350,10 @@ def due(ctx: Context, args: Args) -> Reply:
     return _measure_list(
         ctx,
         where,
-        ctx.de_en(f"Fällig in {horizon} Tagen{scope}", f"Due in {horizon} days{scope}"),
+        ctx.de_en(
+            f"Fällig in {_in_days(horizon, 'de')}{scope}",
+            f"Due in {days(horizon, 'en')}{scope}",
+        ),
         ctx.de_en("Nichts fällig in diesem Zeitraum. 👍", "Nothing due in that period. 👍"),
         ctx.de_en(f"fällig {horizon} <ressort>", f"due {horizon} <department>"),
     )
@@ -439,6 +465,14 @@ _FIELD_NAMES = {
 }
 
 
+_ACTION_NAMES = {
+    "report": ("Bericht", "report"),
+    "done": ("erledigt", "done"),
+    "deadline": ("Frist", "deadline"),
+    "assign": ("zugewiesen", "assigned"),
+}
+
+
 def describe_change(ctx: Context, entry: AuditEntry) -> str:
     """`Frist 31.03.2027 → 30.06.2027 (Träger verspätet)` from an audit entry."""
     if entry.action == "create":
@@ -446,7 +480,7 @@ def describe_change(ctx: Context, entry: AuditEntry) -> str:
     before, after = entry.before or {}, entry.after or {}
     parts = []
     for key in after:
-        if key == "reason" or before.get(key) == after.get(key):
+        if key in ("reason", "note") or before.get(key) == after.get(key):
             continue
         label = _FIELD_NAMES.get(key, (key, key))[0 if ctx.lang == "de" else 1]
         old, new = before.get(key), after.get(key)
@@ -456,9 +490,14 @@ def describe_change(ctx: Context, entry: AuditEntry) -> str:
         elif key == "status":
             old = status_name(MeasureStatus(old), ctx.lang) if old else "–"
             new = status_name(MeasureStatus(new), ctx.lang) if new else "–"
+        elif key == "progress":
+            old, new = f"{old} %", f"{new} %"
         parts.append(f"{label} {old or '–'} → {new or '–'}")
     reason = after.get("reason")
-    text = ", ".join(parts) or entry.action
+    if reason is None and after.get("note"):
+        reason = ctx.de_en(f"„{after['note']}“", f"“{after['note']}”")
+    action = _ACTION_NAMES.get(entry.action, (entry.action, entry.action))
+    text = ", ".join(parts) or action[0 if ctx.lang == "de" else 1]
     return f"{text} ({reason})" if reason else text
 
 

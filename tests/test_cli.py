@@ -119,7 +119,7 @@ def test_a_municipality_is_set_up_from_the_command_line(
     overview = app.dispatcher.handle(
         Incoming(platform="telegram", room_id="-100123", sender_id="4711", text="status")
     )
-    assert overview.plain().startswith("📊 Jugendamt (JA) — 0 Maßnahmen")
+    assert overview.plain().startswith("📊 Jugendamt (JA) — 0 Maßnahmen, 0 federführend")
 
 
 @pytest.mark.parametrize(
