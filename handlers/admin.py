@@ -194,6 +194,13 @@ def show_link(ctx: Context, args: Args) -> Reply:
 
 def coordination_room(ctx: Context, args: Args) -> Reply:
     room = ctx.room or room_link(ctx, ctx.incoming.platform, ctx.incoming.room_id)
+    if room.is_coordination:
+        return Reply.text(
+            ctx.de_en(
+                "Dieser Raum ist bereits der Koordinationsraum.",
+                "This room is already the coordination room.",
+            )
+        )
     previous = make_coordination_room(ctx, room)
     lines = [
         ctx.de_en(

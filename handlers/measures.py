@@ -380,20 +380,23 @@ def assign(ctx: Context, args: Args) -> Reply:
     )
     if target.kind is Kind.PERSON:
         assert measure.responsible is not None
-        notified = _notify_assignee(ctx, measure, measure.responsible)
+        _notify_assignee(ctx, measure, measure.responsible)
+        notice = ctx.de_en("Benachrichtigung ist unterwegs.", "A notice is on its way.")
     else:
-        notified = _notify_department(ctx, measure, measure.lead_department)
-    lines = [measure_line(measure, ctx.today, ctx.lang)]
-    lines.append(
-        ctx.de_en(
-            "Benachrichtigung ist unterwegs."
-            if notified
-            else "Keine Benachrichtigung: das Ressort hat keinen verknüpften Raum.",
-            "A notice is on its way."
-            if notified
-            else "No notice: the department has no linked room.",
-        )
-    )
+        notice = {
+            "room": ctx.de_en("Benachrichtigung ist unterwegs.", "A notice is on its way."),
+            "coordination": ctx.de_en(
+                "Das Ressort hat keinen eigenen Raum: die Benachrichtigung geht an den "
+                "Koordinationsraum.",
+                "The department has no room of its own: the notice goes to the coordination room.",
+            ),
+            None: ctx.de_en(
+                "Keine Benachrichtigung: weder das Ressort noch die Koordination hat einen "
+                "verknüpften Raum.",
+                "No notice: neither the department nor the coordination has a linked room.",
+            ),
+        }[_notify_department(ctx, measure, measure.lead_department)]
+    lines = [measure_line(measure, ctx.today, ctx.lang), notice]
     reply = Reply.text(
         *lines, heading=ctx.de_en(f"{measure.ref} → {assignee}", f"{measure.ref} → {assignee}")
     )
@@ -436,7 +439,8 @@ def _notify_assignee(ctx: Context, measure: Measure, person: Person) -> bool:
     return True
 
 
-def _notify_department(ctx: Context, measure: Measure, department: Department) -> bool:
+def _notify_department(ctx: Context, measure: Measure, department: Department) -> str | None:
+    """Leave the notice for the department's room (or the coordination room); says which."""
     rooms = (
         ctx.session.execute(
             select(RoomLink).where(RoomLink.department_id == department.id).order_by(RoomLink.id)
@@ -445,7 +449,14 @@ def _notify_department(ctx: Context, measure: Measure, department: Department) -
         .all()
     )
     if not rooms:
-        return False
+        # No room of its own: the coordination room hears of it (PRODUCT.md §3 fallback).
+        rooms = list(
+            ctx.session.execute(select(RoomLink).where(RoomLink.is_coordination.is_(True)))
+            .scalars()
+            .all()
+        )
+        if not rooms:
+            return None
     # One notice addressed to the department's first room; delivery falls through the rest.
     room = rooms[0]
     lang = room.language or ctx.settings.language
@@ -462,7 +473,7 @@ def _notify_department(ctx: Context, measure: Measure, department: Department) -
             created_at=ctx.now,
         )
     )
-    return True
+    return "coordination" if room.department_id != department.id else "room"
 
 
 # -- melden / erledigt -------------------------------------------------------------------
@@ -601,7 +612,7 @@ def _apply_report(
     )
     lines = [measure_line(measure, ctx.today, ctx.lang)]
     if note:
-        lines.append(f"„{note}“")
+        lines.append(ctx.de_en(f"„{note}“", f"“{note}”"))
     reply = Reply.text(*lines, heading=heading)
     reply.subject = ShownVersion(measure.id, measure.version)
     return reply

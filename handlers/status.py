@@ -158,8 +158,7 @@ def _overview(
 def _department_detail(ctx: Context, department: Department) -> Reply:
     """The measures a department leads or takes part in — the same set `fällig JA` lists."""
     led = ctx.session.execute(
-        select(func.count()).select_from(Measure).where(
-            Measure.lead_department_id == department.id)
+        select(func.count()).select_from(Measure).where(Measure.lead_department_id == department.id)
     ).scalar_one()
     return _overview(
         ctx,
@@ -272,7 +271,7 @@ def measure_detail(ctx: Context, measure_id: int) -> Reply:
     interval = interval_name(measure.evaluation_interval, lang)
     if last is not None:
         who = last.person.name if last.person else "?"
-        note = f": „{last.note}“" if last.note else ""
+        note = ctx.de_en(f": „{last.note}“", f": “{last.note}”") if last.note else ""
         report = ctx.de_en("Letzter Bericht", "Last report") + (
             f": {fmt_date(last.at.astimezone(ctx.settings.timezone).date(), lang)} ({who}){note}"
         )
@@ -418,7 +417,7 @@ def history(ctx: Context, args: Args) -> Reply:
         change = _change_text(
             ctx, report.old_status, report.new_status, report.old_progress, report.new_progress
         )
-        note = f" — „{report.note}“" if report.note else ""
+        note = ctx.de_en(f" — „{report.note}“", f" — “{report.note}”") if report.note else ""
         events.append((report.at, f"{when} {who}: {change}{note}"))
     for entry in ctx.session.execute(
         select(AuditEntry)

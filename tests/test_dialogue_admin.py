@@ -252,8 +252,10 @@ def test_raum_koordination_in_a_department_room_and_other_spellings(sqlite_app: 
     )
     # The room keeps its department: status there is still the Jugendamt.
     assert anna.say("status") == OVERVIEW_JA
-    assert anna.say("room coordination").splitlines()[0] == "Koordinationsraum"
+    audits_before = len(audits(sqlite_app, "room"))
+    assert anna.say("room coordination") == "Dieser Raum ist bereits der Koordinationsraum."
     assert coordination_rooms(sqlite_app) == ["jugendamt"]
+    assert len(audits(sqlite_app, "room")) == audits_before
 
 
 # -- person neu -------------------------------------------------------------------------------

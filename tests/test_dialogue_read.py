@@ -569,7 +569,7 @@ def test_status_of_a_measure_in_english(sarah: Chat) -> None:
         "Lead: Integrationsbüro (IB) · participating: JA",
         "Responsible: Sarah Miller",
         "Goal: Z-8 Sprachstand bei Schuleintritt verbessern · Area: Nordstadt",
-        "Last report: 2026-10-18 (Sarah Miller): „Third group started, 28 parents enrolled“ · "
+        "Last report: 2026-10-18 (Sarah Miller): “Third group started, 28 parents enrolled” · "
         "interval: quarterly",
     ]
     assert [qa.command for qa in sarah.reply("status M-2").quick_answers] == [

@@ -401,10 +401,17 @@ def test_zuweisen_to_a_department_makes_it_lead_and_notifies_its_room(anna: Chat
         anna.say("status M-1").splitlines()[2]
         == "Federführend: Gesundheitsamt (GA) · beteiligt: IB"
     )
-    # A department without a room: changed, and the reply says nobody could be told.
+    # A department without a room: the coordination room hears of it (PRODUCT.md §3).
     assert anna.say("zuweisen M-24 an WF").splitlines()[-1] == (
-        "Keine Benachrichtigung: das Ressort hat keinen verknüpften Raum."
+        "Das Ressort hat keinen eigenen Raum: die Benachrichtigung geht an den Koordinationsraum."
     )
+    with app.uows() as uow:
+        last = uow.session.execute(
+            select(OutboxEntry).order_by(OutboxEntry.id.desc()).limit(1)
+        ).scalar_one()
+        coordination = uow.session.get(RoomLink, last.room_link_id)
+        assert coordination is not None and coordination.is_coordination
+        assert last.text.startswith("📌 Wirtschaftsförderung (WF) wurde M-24 zugewiesen")
     assert (
         anna.say("zuweisen M-24 an WF")
         == "Wirtschaftsförderung (WF) ist bereits federführend für M-24."
@@ -527,7 +534,7 @@ def test_update_in_english_for_an_english_speaker(sqlite_app: App) -> None:
         [
             "Report on M-2 saved",
             "🟡 M-2 Sprachförderung für Eltern (Rucksack-Programm) — IB, 40 %, due 2027-05-06",
-            "„waiting for funds“",
+            "“waiting for funds”",
         ]
     )
     assert measure(sqlite_app, 2).status is MeasureStatus.DELAYED
