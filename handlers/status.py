@@ -294,24 +294,27 @@ def measure_detail(ctx: Context, measure_id: int) -> Reply:
 
 def mine(ctx: Context, args: Args) -> Reply:
     assert ctx.person is not None
+    where = [Measure.responsible_id == ctx.person.id, _open()]
+    total = ctx.session.execute(
+        select(func.count()).select_from(Measure).where(*where)
+    ).scalar_one()
+    if total == 0:
+        return Reply.text(
+            ctx.de_en("Sie haben keine offenen Maßnahmen. 🎉", "You have no open measures. 🎉")
+        )
     measures = (
         ctx.session.execute(
             _measures()
-            .where(Measure.responsible_id == ctx.person.id, _open())
+            .where(*where)
             .order_by(Measure.deadline.is_(None), Measure.deadline, Measure.id)
+            .limit(LIST_LIMIT)
         )
         .scalars()
         .all()
     )
-    heading = ctx.de_en("Ihre offenen Maßnahmen", "Your open measures") + f" ({len(measures)})"
-    if not measures:
-        return Reply.text(
-            ctx.de_en("Sie haben keine offenen Maßnahmen. 🎉", "You have no open measures. 🎉")
-        )
-    lines = [measure_line(m, ctx.today, ctx.lang) for m in measures[:LIST_LIMIT]]
-    return Reply.text(
-        *cut(lines, len(measures), ctx.lang, f"status {ctx.person.name}"), heading=heading
-    )
+    heading = ctx.de_en("Ihre offenen Maßnahmen", "Your open measures") + f" ({total})"
+    lines = [measure_line(m, ctx.today, ctx.lang) for m in measures]
+    return Reply.text(*cut(lines, total, ctx.lang, f"status {ctx.person.name}"), heading=heading)
 
 
 def _department_arg(ctx: Context, args: Args, index: int) -> Department | None:

@@ -225,6 +225,8 @@ measure_participants = Table(
     Base.metadata,
     Column("measure_id", ForeignKey("measures.id", ondelete="CASCADE"), primary_key=True),
     Column("department_id", ForeignKey("departments.id"), primary_key=True, index=True),
+    # A department's measures (`fällig JA`, `überfällig JA`) from the index alone.
+    Index("ix_measure_participants_department_measure", "department_id", "measure_id"),
 )
 
 
@@ -290,7 +292,16 @@ class Measure(Base):
     responsible: Mapped[Person | None] = relationship()
     planning_area: Mapped[PlanningArea | None] = relationship()
 
-    __table_args__ = (Index("ix_measures_status_deadline", "status", "deadline"),)
+    __table_args__ = (
+        Index("ix_measures_status_deadline", "status", "deadline"),
+        # Migration 0002, measured in bench/ at 100k measures: overview and department counts
+        # (overdue, due, without a current report) and the overdue/due lists filter on these
+        # indexes alone and read only the rows they return. With lead_department_id inside,
+        # the department scope (`lead OR participates`) is checked without reading rows too.
+        Index("ix_measures_status_deadline_lead", "status", "deadline", "lead_department_id"),
+        Index("ix_measures_status_due_lead", "status", "evaluation_due_on", "lead_department_id"),
+        Index("ix_measures_lead_status_due", "lead_department_id", "status", "evaluation_due_on"),
+    )
 
     @property
     def ref(self) -> str:
