@@ -12,6 +12,7 @@ from handlers.context import CoreSettings
 from handlers.core import Clock, Incoming, Reply, system_clock
 from handlers.dispatch import Dispatcher
 from handlers.registry import build_registry
+from schedules.rules import ReminderRules
 from storage import events
 from storage.db import make_engine
 from storage.lookup import NameLookup
@@ -43,6 +44,7 @@ def core_settings(config: Config) -> CoreSettings:
         timezone=config.municipality.zone,
         state=config.municipality.state,
         municipality=config.municipality.name,
+        reminders=ReminderRules.from_config(config),
     )
 
 

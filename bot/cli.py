@@ -161,6 +161,30 @@ def _parser() -> argparse.ArgumentParser:
         "--admin", action="store_true", help="may register people and link rooms"
     )
     person_add.add_argument("--language", choices=["de", "en"], help="reply language")
+
+    reminders = commands.add_parser(
+        "reminders", parents=[common], help="reminders: run-due (one sweep and delivery, for cron)"
+    )
+    reminder_commands = reminders.add_subparsers(
+        dest="reminders_command", metavar="ACTION", required=True
+    )
+    run_due = reminder_commands.add_parser(
+        "run-due",
+        parents=[common],
+        help="one reminder sweep and delivery (for cron; the bot ticks every minute)",
+        description="Decide the reminders due now, record them and deliver them; the console "
+        "prints recipient then message. Safe next to a running bot: one sweep at a time, "
+        "each reminder once.",
+    )
+    run_due.add_argument(
+        "--now",
+        metavar="ISO_TIME",
+        help="act as if it were this time, e.g. 2027-03-01T08:00 (local to the municipality "
+        "without an offset)",
+    )
+    run_due.add_argument(
+        "--dry-run", action="store_true", help="print what would be sent; record and mark nothing"
+    )
     return parser
 
 
@@ -210,6 +234,10 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
             logging.getLogger().setLevel(logging.INFO)
             return asyncio.run(serve(app, build_transports(app)))
         return _chat(app, getattr(args, "as_person", None), getattr(args, "room", "konsole"))
+    if command == "reminders":
+        from schedules.scheduler import run_due_command
+
+        return run_due_command(bootstrap(config), args.now, args.dry_run)
     app = bootstrap(config)
     return _operator(app, args)
 
@@ -247,12 +275,16 @@ def _console_identity(app: App, as_person: str | None) -> str:
                 names = ", ".join(p.name for p in (matches or people)[:12]) or "–"
                 raise CliError(f"no registered person {as_person!r}. Registered: {names}")
         if person is None:
-            # A fresh installation: the operator at the terminal acts as admin.
-            print(
+            # The operator at the terminal acts as admin (a fresh installation, or nobody
+            # named like the example coordinator).
+            notice = (
                 "(Konsole als Betreiber/Administration — noch keine Person registriert. "
-                "Beispieldaten: regelkreis chat --demo)",
-                file=sys.stderr,
+                "Beispieldaten: regelkreis chat --demo)"
+                if not people
+                else "(Konsole als Betreiber/Administration — als registrierte Person: "
+                "regelkreis chat --as NAME)"
             )
+            print(notice, file=sys.stderr)
             settings = app.dispatcher.settings
             app.dispatcher.settings = replace(
                 settings, admins=settings.admins | {f"{CONSOLE}:{OPERATOR}"}

@@ -118,8 +118,23 @@ class MatrixConfig(_Section):
     password: SecretStr | None = None
     access_token: SecretStr | None = None
     device_id: str = "REGELKREIS"
-    command_prefix: str = "!"
+    command_prefix: str = Field(default="!", min_length=1)
+    # Users (globs like "@*:example.org") or server names ("example.org") whose invites the
+    # bot accepts; admins named in [bot] may always invite it.
     allowed_inviters: list[str] = Field(default_factory=list)
+    device_name: str = "Regelkreis"
+    # The bot reacts ✅ 🟢 🟡 to its own messages about one measure, so a tap answers.
+    quick_reactions: bool = True
+    # Direct rooms the bot opens for reminders are end-to-end encrypted.
+    encrypt_direct_rooms: bool = True
+
+    @field_validator("allowed_inviters")
+    @classmethod
+    def _inviters(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry.startswith("@") and ":" not in entry:
+                raise ValueError(f"{entry!r}: write @user:server, @*:server or a server name")
+        return value
 
     @field_validator("homeserver")
     @classmethod
@@ -165,6 +180,30 @@ class TelegramConfig(_Section):
             )
         return value
 
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (e.g. https://api.telegram.org/bot)")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be the public https:// address Telegram posts updates to")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_secret(self) -> TelegramConfig:
+        # Without the secret anyone who finds the webhook address could inject commands.
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if self.webhook_url and not secret:
+            raise ValueError("webhook_url needs webhook_secret (1-256 of A-Z a-z 0-9 _ -)")
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("webhook_secret may only use A-Z a-z 0-9 _ - (at most 256)")
+        return self
+
 
 def _parse_days(value: str) -> tuple[str, str]:
     found = re.match(rf"^({_HHMM})-({_HHMM})$", value.strip())
@@ -185,12 +224,34 @@ class RemindersConfig(_Section):
     overdue_repeat_days: int = Field(default=7, ge=1, le=90)
     digest: str = "MON 08:00"
     enabled: bool = True
+    # When reminders to people go out; default: the start of the working hours. Rooms may
+    # set their own time with `erinnerungen zeit:HH:MM`.
+    time: str | None = None
+    agenda_days: int = Field(default=1, ge=1, le=30)
 
     @field_validator("working_hours")
     @classmethod
     def _hours(cls, value: str) -> str:
         _parse_days(value)
         return value
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(rf"^{_HHMM}$", value.strip()):
+            raise ValueError("write the reminder time as HH:MM, e.g. 08:00")
+        return value.strip() if value is not None else None
+
+    @model_validator(mode="after")
+    def _inside_working_hours(self) -> RemindersConfig:
+        start, end = self.hours
+        # A reminder planned outside the working hours would wait for the next day anyway.
+        if self.time is not None and not start <= self.time < end:
+            raise ValueError(f"time {self.time} is outside the working hours {start}-{end}")
+        digest_time = self.digest.split()[-1]
+        if not start <= digest_time < end:
+            raise ValueError(f"the digest time {digest_time} is outside the working hours")
+        return self
 
     @field_validator("digest")
     @classmethod

@@ -6,7 +6,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -18,6 +18,9 @@ from storage.lookup import Kind, Match, NameLookup
 from storage.models import AuditEntry, Department, Goal, Measure, Person, Role, RoomLink
 from storage.uow import UnitOfWork
 
+if TYPE_CHECKING:
+    from schedules.rules import ReminderRules
+
 
 @dataclass(frozen=True)
 class CoreSettings:
@@ -28,6 +31,9 @@ class CoreSettings:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Berlin"))
     state: str = "BB"
     municipality: str = "Musterstadt"
+    # Working hours, offsets and calendar of the reminders (schedules.rules.ReminderRules);
+    # None means the defaults for this municipality's zone and state.
+    reminders: ReminderRules | None = None
 
 
 _ID = re.compile(r"^([MZGS])-?(\d+)$", re.IGNORECASE)

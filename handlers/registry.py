@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import account, admin, goals, measures, status
+from handlers import absence, account, admin, goals, measures, meetings, reminders, status
 from handlers.commands import Access, Command, Registry
 
 
@@ -181,6 +181,99 @@ def build_registry() -> Registry:
             writes=True,
         ),
         Command(
+            "meetings",
+            ("sitzung",),
+            ("meeting", "meetings"),
+            Access.REGISTERED,
+            meetings.meetings,
+            ("sitzung [sitzung]", "meeting [meeting]"),
+            ("sitzung S-2", "meeting S-2"),
+            (
+                "nächste Sitzungen, oder eine Sitzung mit ihren Beschlüssen",
+                "next meetings, or one meeting with its decisions",
+            ),
+        ),
+        Command(
+            "meeting_new",
+            ("sitzung neu",),
+            ("meeting new",),
+            Access.COORDINATION,
+            meetings.new_meeting,
+            (
+                'sitzung neu <datum> <zeit> "<titel>" raum: ressorts: gremium:',
+                'meeting new <date> <time> "<title>" room: departments: body:',
+            ),
+            (
+                'sitzung neu 14.01.2027 10:00 "Steuergruppe Bildung" ressorts:BB,JA,SA',
+                'meeting new 2027-01-14 10:00 "Steering group" departments:BB,JA,SA',
+            ),
+            (
+                "Sitzung planen (Erinnerungen und Tagesordnung kommen von selbst)",
+                "plan a meeting (reminders and the agenda follow by themselves)",
+            ),
+            writes=True,
+            options=meetings.MEETING_OPTIONS,
+        ),
+        Command(
+            "meeting_move",
+            ("sitzung verschieben",),
+            ("meeting move",),
+            Access.COORDINATION,
+            meetings.move_meeting,
+            (
+                "sitzung verschieben <sitzung> <datum> <zeit>",
+                "meeting move <meeting> <date> <time>",
+            ),
+            ("sitzung verschieben S-2 16.12.2026 10:00", "meeting move S-2 2026-12-16 10:00"),
+            ("Sitzung verlegen", "move a meeting"),
+            writes=True,
+        ),
+        Command(
+            "agenda",
+            ("agenda",),
+            ("agenda",),
+            Access.REGISTERED,
+            meetings.agenda,
+            ("agenda [sitzung]", "agenda [meeting]"),
+            ("agenda S-2", "agenda S-2"),
+            (
+                "Tagesordnung der nächsten (oder einer) Sitzung",
+                "agenda of the next (or a given) meeting",
+            ),
+        ),
+        Command(
+            "decision",
+            ("beschluss",),
+            ("decision",),
+            Access.COORDINATION,
+            meetings.decision,
+            (
+                'beschluss <sitzung> "<text>" [bezug…] frist: status: intervall: qualitätsziel:',
+                'decision <meeting> "<text>" [reference…] deadline: status: interval: quality:',
+            ),
+            (
+                'beschluss S-2 "Neubau Am Weinberg: Frist bis Juni" M-6 frist:30.06.2027',
+                'decision S-2 "Weinberg: deadline moved to June" M-6 deadline:2027-06-30',
+            ),
+            (
+                "Beschluss festhalten; ändert Fristen, Status, Ziele",
+                "record a decision; changes deadlines, status, goals",
+            ),
+            writes=True,
+            options=meetings.DECISION_OPTIONS,
+        ),
+        Command(
+            "decision_done",
+            ("beschluss umgesetzt",),
+            ("decision done",),
+            Access.COORDINATION,
+            meetings.decision_done,
+            ("beschluss umgesetzt <S-n/nr>", "decision done <S-n/no>"),
+            ("beschluss umgesetzt S-1/2", "decision done S-1/2"),
+            ("Beschluss als umgesetzt markieren", "mark a decision as done"),
+            writes=True,
+        ),
+        Command(
             "department_new",
             ("ressort neu",),
             ("department new", "new department"),
@@ -244,6 +337,38 @@ def build_registry() -> Registry:
             ("Person mit Chat-ID registrieren", "register a person and their chat id"),
             writes=True,
             options=admin.PERSON_OPTIONS,
+        ),
+        Command(
+            "deputy",
+            ("vertretung",),
+            ("deputy",),
+            Access.REGISTERED,
+            absence.deputy,
+            (
+                "vertretung [person] durch <vertretung> bis <datum>",
+                "deputy [person] by <deputy> until <date>",
+            ),
+            (
+                'vertretung durch "Markus Becker" bis 18.12.2026',
+                'deputy by "Markus Becker" until 2026-12-18',
+            ),
+            (
+                "Abwesenheit und Vertretung (ende: zurück)",
+                "absence and deputy (end: back)",
+            ),
+            writes=True,
+        ),
+        Command(
+            "reminders",
+            ("erinnerungen",),
+            ("reminders",),
+            Access.COORDINATION,
+            reminders.reminders,
+            ("erinnerungen [an|aus|zeit:HH:MM]", "reminders [on|off|time:HH:MM]"),
+            ("erinnerungen zeit:09:00", "reminders time:09:00"),
+            ("Erinnerungen dieses Raums", "reminder settings of this room"),
+            writes=True,
+            options=reminders.REMINDER_OPTIONS,
         ),
         Command(
             "whoami",

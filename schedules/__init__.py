@@ -1,1 +1,1 @@
-"""Schedules: delivering the outbox (and, with the reminders issue, the reminder sweep)."""
+"""Schedules: the reminder sweep, the outbox deliverer and the scheduler that runs them."""

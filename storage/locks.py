@@ -24,8 +24,7 @@ def new_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def acquire(uows: UnitOfWorkFactory, name: str, holder: str, now: datetime,
-            ttl: timedelta) -> bool:
+def acquire(uows: UnitOfWorkFactory, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
     """Take or renew the lease `name`; False when another live holder has it."""
     with uows(write=True) as uow:
         taken = uow.session.execute(

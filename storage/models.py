@@ -525,9 +525,7 @@ class ProcessedMessage(Base):
     message_id: Mapped[str] = mapped_column(String(255))
     room_id: Mapped[str | None] = mapped_column(String(255))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    __table_args__ = (
-        UniqueConstraint("platform", "message_id", name="uq_processed_messages_msg"),
-    )
+    __table_args__ = (UniqueConstraint("platform", "message_id", name="uq_processed_messages_msg"),)
 
 
 class PlatformState(Base):

@@ -1,0 +1,207 @@
+"""Absence and deputies: `vertretung [person] durch <vertretung> bis <datum>`, `vertretung ende`."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from handlers.args import Args, Token
+from handlers.context import Context, Refused, UsageError
+from handlers.core import Reply
+from handlers.dates import take_date
+from handlers.i18n import fmt_date, t
+from storage.lookup import Kind
+from storage.models import Person, Role
+
+_BY = ("durch", "by")
+_UNTIL = ("bis", "until", "till")
+_END = ("ende", "end", "zurück", "zurueck", "back")
+
+
+def _split(words: list[Token], markers: tuple[str, ...]) -> int | None:
+    return next(
+        (i for i, w in enumerate(words) if not w.quoted and w.text.casefold() in markers), None
+    )
+
+
+def _person(ctx: Context, words: list[Token]) -> Person:
+    text = " ".join(w.text for w in words)
+    match = ctx.resolve(text, [Kind.PERSON], start=words[0].start, end=words[-1].end)
+    person = ctx.session.get(Person, match.id)
+    assert person is not None
+    return person
+
+
+def _may_act_for(ctx: Context, person: Person) -> None:
+    """Anyone sets their own absence; someone else's needs the coordinator role."""
+    if ctx.person is not None and person.id == ctx.person.id:
+        return
+    if ctx.role is Role.COORDINATION:
+        return
+    raise Refused(
+        t(
+            ctx.lang,
+            "forbidden",
+            command=ctx.de_en(f"vertretung für {person.name}", f"deputy for {person.name}"),
+            roles=ctx.de_en(
+                "koordination (für sich selbst: alle)", "koordination (for oneself: everyone)"
+            ),
+            role=ctx.role.value if ctx.role else "–",
+        )
+    )
+
+
+def _snapshot(person: Person) -> dict[str, object]:
+    return {
+        "deputy": person.deputy.name if person.deputy else None,
+        "absent_until": person.absent_until.isoformat() if person.absent_until else None,
+    }
+
+
+def deputy(ctx: Context, args: Args) -> Reply:
+    words = args.words
+    if not words:
+        return _overview(ctx)
+    if words[0].text.casefold() in _END and not words[0].quoted:
+        return _end(ctx, words[1:])
+    by = _split(words, _BY)
+    until = _split(words, _UNTIL)
+    if by is None or until is None or until < by + 2 or until >= len(words) - 1:
+        raise UsageError()
+    if ctx.person is None:
+        raise Refused(
+            ctx.de_en(
+                "Vertretungen gibt es für registrierte Personen.",
+                "Deputies are for registered people.",
+            )
+        )
+    absent = _person(ctx, words[:by]) if by > 0 else ctx.person
+    _may_act_for(ctx, absent)
+    substitute = _person(ctx, words[by + 1 : until])
+    found = take_date([w.text for w in words[until + 1 :]], ctx.today)
+    if found is None or found[1] != len(words) - until - 1:
+        text = " ".join(w.text for w in words[until + 1 :])
+        raise UsageError(
+            ctx.de_en(
+                f"„{text}“ ist kein Datum, das ich verstehe.",
+                f"“{text}” is not a date I understand.",
+            )
+        )
+    last_day = found[0]
+    if substitute.id == absent.id:
+        raise UsageError(
+            ctx.de_en("Niemand kann sich selbst vertreten.", "Nobody can be their own deputy.")
+        )
+    if last_day < ctx.today:
+        raise UsageError(
+            ctx.de_en("Das Datum liegt in der Vergangenheit.", "The date is in the past.")
+        )
+    before = _snapshot(absent)
+    absent.deputy = substitute
+    absent.absent_until = last_day
+    ctx.session.flush()
+    ctx.audit("absence", "person", absent.id, before=before, after=_snapshot(absent))
+    until_text = fmt_date(last_day, ctx.lang)
+    lines = [
+        ctx.de_en(
+            f"{absent.name} ist bis einschließlich {until_text} abwesend; Erinnerungen gehen "
+            f"bis dahin an {substitute.name}.",
+            f"{absent.name} is away until {until_text} inclusive; reminders go to "
+            f"{substitute.name} until then.",
+        )
+    ]
+    if substitute.absent_until is not None and substitute.absent_until >= ctx.today:
+        lines.append(
+            ctx.de_en(
+                f"Hinweis: {substitute.name} ist selbst bis "
+                f"{fmt_date(substitute.absent_until, 'de')} abwesend; solange geht es an "
+                + (
+                    f"{substitute.deputy.name}."
+                    if substitute.deputy
+                    else "das federführende Ressort."
+                ),
+                f"Note: {substitute.name} is away too until "
+                f"{fmt_date(substitute.absent_until, 'en')}; meanwhile it goes to "
+                + (f"{substitute.deputy.name}." if substitute.deputy else "the lead department."),
+            )
+        )
+    if not substitute.identities:
+        lines.append(
+            ctx.de_en(
+                f"Hinweis: {substitute.name} hat keine Chat-ID; Erinnerungen gehen an das "
+                "federführende Ressort.",
+                f"Note: {substitute.name} has no chat id; reminders go to the lead department.",
+            )
+        )
+    return Reply.text(*lines, heading=ctx.de_en("Vertretung eingetragen", "Deputy set"))
+
+
+def _end(ctx: Context, words: list[Token]) -> Reply:
+    if ctx.person is None:
+        raise Refused(
+            ctx.de_en(
+                "Vertretungen gibt es für registrierte Personen.",
+                "Deputies are for registered people.",
+            )
+        )
+    person = _person(ctx, words) if words else ctx.person
+    _may_act_for(ctx, person)
+    if person.absent_until is None or person.absent_until < ctx.today:
+        return Reply.text(
+            ctx.de_en(f"{person.name} ist nicht abwesend.", f"{person.name} is not away.")
+        )
+    before = _snapshot(person)
+    person.absent_until = None
+    ctx.session.flush()
+    ctx.audit("absence", "person", person.id, before=before, after=_snapshot(person))
+    return Reply.text(
+        ctx.de_en(
+            f"{person.name} ist zurück; Erinnerungen gehen wieder direkt an {person.name}.",
+            f"{person.name} is back; reminders go to {person.name} directly again.",
+        ),
+        heading=ctx.de_en("Vertretung beendet", "Deputy ended"),
+    )
+
+
+def _overview(ctx: Context) -> Reply:
+    lines: list[str] = []
+    me = ctx.person
+    if me is not None:
+        standing = me.deputy.name if me.deputy else ctx.de_en("keine", "none")
+        if me.absent_until is not None and me.absent_until >= ctx.today:
+            lines.append(
+                ctx.de_en(
+                    f"Sie sind bis {fmt_date(me.absent_until, 'de')} abwesend; "
+                    f"Vertretung: {standing}.",
+                    f"You are away until {fmt_date(me.absent_until, 'en')}; deputy: {standing}.",
+                )
+            )
+        else:
+            lines.append(ctx.de_en(f"Ihre Vertretung: {standing}.", f"Your deputy: {standing}."))
+    away = list(
+        ctx.session.execute(
+            select(Person)
+            .where(Person.absent_until >= ctx.today)
+            .order_by(Person.absent_until, Person.name)
+            .limit(10)
+        ).scalars()
+    )
+    reply = Reply.text(*lines, heading=ctx.de_en("Vertretung", "Deputies"))
+    if away:
+        reply.add(
+            *[
+                f"{p.name} → {p.deputy.name if p.deputy else '–'} "
+                + ctx.de_en(
+                    f"bis {fmt_date(p.absent_until, 'de')}",
+                    f"until {fmt_date(p.absent_until, 'en')}",
+                )
+                for p in away
+            ],
+            heading=ctx.de_en("Abwesend", "Away"),
+        )
+    reply.add(
+        ctx.de_en(
+            "Eintragen: vertretung [person] durch <vertretung> bis <datum>",
+            "Set: deputy [person] by <deputy> until <date>",
+        )
+    )
+    return reply

@@ -1,0 +1,637 @@
+"""Delivers the outbox: claim the due entries, group them per recipient, send, mark.
+
+- Claim: one conditional UPDATE marks every due entry as ours (pending, or claimed by a
+  deliverer that died more than CLAIM_TIMEOUT ago); a second deliverer finds them taken.
+- Recipients: an entry addressed to a person goes, in order, to the person on the platform
+  where they last wrote (then their other platforms), their deputy while they are absent,
+  the lead department's rooms and the coordination room (PRODUCT.md §3). A permanent failure
+  falls through to the next, a temporary one leaves the entry for the next run.
+- Grouping: all entries for one recipient in one run make one message.
+- Reminders go out only in working hours on working days; other entries (the assignment
+  notice) go out at once.
+- Exactly once as far as the platform allows: the idempotency key of a message is derived
+  from its entries' keys and the recipient, so the resend after a crash between sending and
+  marking carries the same key (Matrix deduplicates it by transaction id; elsewhere it may
+  show twice, and the resend is logged as possibly duplicate).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from bot.notifier import Delivery, DeliveryStatus, Notifier, Recipient
+from handlers.core import Language, QuickAnswer, Reply
+from schedules import messages
+from schedules.messages import Audience, MeasureFacts, Part
+from schedules.rules import (
+    AGENDA,
+    CHECKIN,
+    DEADLINE,
+    DIGEST,
+    MEETING,
+    OVERDUE,
+    OVERDUE_ROOM,
+    PERSON_KINDS,
+    REMINDER_KINDS,
+    ReminderKey,
+    ReminderRules,
+)
+from storage.models import (
+    Department,
+    Measure,
+    Meeting,
+    OutboxEntry,
+    OutboxState,
+    Person,
+    RoomLink,
+)
+from storage.uow import UnitOfWorkFactory
+
+log = logging.getLogger("regelkreis.outbox")
+DELIVERER = f"{socket.gethostname()}:{os.getpid()}"
+# A claim older than this is taken to be from a deliverer that died mid-send.
+CLAIM_TIMEOUT = timedelta(minutes=10)
+# Fall-through rounds per run: person platforms, deputy, rooms, coordination room.
+_MAX_ROUNDS = 12
+
+
+@dataclass(frozen=True)
+class Target:
+    """One step of an entry's way: a recipient and how to address them."""
+
+    recipient: Recipient
+    audience: Audience
+
+
+@dataclass
+class Item:
+    """An outbox entry claimed by this run, with its way and its message part."""
+
+    id: int
+    key: str
+    kind: str
+    chain: list[Target]
+    part: Part
+    previous_claim: str | None = None  # claimed before by a deliverer that did not finish
+    step: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def target(self) -> Target | None:
+        return self.chain[self.step] if self.step < len(self.chain) else None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One grouped message (what `--dry-run` prints)."""
+
+    recipient: Recipient
+    message: Reply
+    keys: tuple[str, ...]
+
+
+# -- the public entry points ----------------------------------------------------------------
+
+
+async def deliver_due(
+    uows: UnitOfWorkFactory,
+    notifiers: Mapping[str, Notifier],
+    now: datetime,
+    *,
+    rules: ReminderRules | None = None,
+    platforms: Collection[str] | None = None,
+) -> int:
+    """Send every due entry; returns how many entries were delivered.
+
+    `platforms` are the platforms served by some process (default: those with a notifier
+    here). An entry whose next recipient is on a platform served elsewhere is left for that
+    process; recipients on platforms nobody serves are passed over.
+    """
+    rules = rules or ReminderRules()
+    served = set(notifiers) | set(platforms or ())
+    token = f"{DELIVERER}:{uuid.uuid4().hex[:8]}"[-100:]
+    items = await asyncio.to_thread(_claim_and_load, uows, rules, now, served, token)
+    if not items:
+        return 0
+    return await _send(uows, notifiers, items, now, token, rules)
+
+
+def preview(
+    session: Session,
+    rules: ReminderRules,
+    now: datetime,
+    platforms: Collection[str],
+) -> list[Outgoing]:
+    """What a delivery run would send now, without claiming or sending (for `--dry-run`)."""
+    entries = list(session.execute(select(OutboxEntry).where(_due(rules, now))).scalars())
+    items, superseded = _load(session, entries, rules, now, set(platforms), {})
+    for item, reason in superseded:
+        log.info("dry run: %s would be dropped (%s)", item.key, reason)
+    groups = _group([i for i in items if i.target is not None])
+    return [
+        Outgoing(recipient, _render(members, rules, now), tuple(m.key for m in members))
+        for (recipient, _previous), members in groups.items()
+    ]
+
+
+# -- claiming and loading -------------------------------------------------------------------
+
+
+def _due(rules: ReminderRules, now: datetime) -> ColumnElement[bool]:
+    """Entries that may go out now: reminders only in working hours, the rest at once."""
+    waiting = or_(
+        OutboxEntry.state == OutboxState.PENDING,
+        and_(
+            OutboxEntry.state == OutboxState.CLAIMED,
+            OutboxEntry.claimed_at < now - CLAIM_TIMEOUT,
+        ),
+    )
+    condition = and_(OutboxEntry.due_at <= now, waiting)
+    if not rules.calendar.in_working_hours(now):
+        condition = and_(condition, OutboxEntry.kind.not_in(sorted(REMINDER_KINDS)))
+    return condition
+
+
+def _claim_and_load(
+    uows: UnitOfWorkFactory, rules: ReminderRules, now: datetime, served: set[str], token: str
+) -> list[Item]:
+    due = _due(rules, now)
+    with uows(write=True) as uow:
+        # Entries a deliverer claimed and never marked: it died between sending and marking.
+        interrupted = {
+            entry_id: claimed_by
+            for entry_id, claimed_by in uow.session.execute(
+                select(OutboxEntry.id, OutboxEntry.claimed_by).where(
+                    due, OutboxEntry.state == OutboxState.CLAIMED
+                )
+            )
+        }
+        uow.session.execute(
+            update(OutboxEntry)
+            .where(due)
+            .values(
+                state=OutboxState.CLAIMED,
+                claimed_by=token,
+                claimed_at=now,
+                attempts=OutboxEntry.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        uow.commit()
+    with uows() as uow:
+        entries = list(
+            uow.session.execute(
+                select(OutboxEntry)
+                .where(OutboxEntry.claimed_by == token, OutboxEntry.state == OutboxState.CLAIMED)
+                .order_by(OutboxEntry.id)
+            ).scalars()
+        )
+        if not entries:
+            return []
+        items, superseded = _load(uow.session, entries, rules, now, served, interrupted)
+    for item, reason in superseded:
+        log.info("outbox %s: not sent, %s", item.key, reason)
+    if superseded:
+        reasons = {item.id: reason for item, reason in superseded}
+        _mark(
+            uows,
+            [i for i, _r in superseded],
+            token,
+            state=OutboxState.FAILED,
+            error=lambda item: f"superseded: {reasons[item.id]}",
+        )
+    return items
+
+
+def _load(
+    session: Session,
+    entries: Sequence[OutboxEntry],
+    rules: ReminderRules,
+    now: datetime,
+    served: set[str],
+    interrupted: Mapping[int, str | None],
+) -> tuple[list[Item], list[tuple[Item, str]]]:
+    """Each entry's way and message part, read in a handful of queries."""
+    today = rules.calendar.today(now)
+    keys = {e.id: ReminderKey.parse(e.key) for e in entries}
+    rooms = list(
+        session.execute(
+            select(RoomLink).options(joinedload(RoomLink.department)).order_by(RoomLink.id)
+        ).scalars()
+    )
+    measure_ids = sorted({e.measure_id for e in entries if e.measure_id is not None})
+    measures = {
+        m.id: m
+        for chunk in _chunks(measure_ids)
+        for m in session.execute(
+            select(Measure)
+            .where(Measure.id.in_(chunk))
+            .options(joinedload(Measure.lead_department), joinedload(Measure.responsible))
+        ).scalars()
+    }
+    person_ids = sorted(
+        {e.person_id for e in entries if e.person_id is not None}
+        | {m.responsible_id for m in measures.values() if m.responsible_id is not None}
+    )
+    people = {
+        p.id: p
+        for chunk in _chunks(person_ids)
+        for p in session.execute(
+            select(Person)
+            .where(Person.id.in_(chunk))
+            .options(
+                selectinload(Person.identities),
+                selectinload(Person.deputy).selectinload(Person.identities),
+            )
+        ).scalars()
+    }
+    meeting_ids = {k.meeting_id for k in keys.values() if k is not None and k.meeting_id}
+    meetings = {
+        m.id: m
+        for m in session.execute(
+            select(Meeting)
+            .where(Meeting.id.in_(meeting_ids))
+            .options(selectinload(Meeting.departments), joinedload(Meeting.room))
+        ).scalars()
+    }
+    ways = _Ways(rooms, rules.language, today, served)
+    facts = {m.id: MeasureFacts.of(m, today, rules.zone) for m in measures.values()}
+    digest: messages.Localized | None = None
+
+    items: list[Item] = []
+    superseded: list[tuple[Item, str]] = []
+    for entry in entries:
+        key = keys[entry.id]
+        measure = measures.get(entry.measure_id or -1)
+        part = Part(kind=entry.kind, text=entry.text)
+        reason: str | None = None
+        chain: list[Target] = []
+        if entry.kind in REMINDER_KINDS and key is not None:
+            reason = _superseded(key, measure, meetings, rules, now)
+        if reason is None:
+            if entry.kind in PERSON_KINDS and measure is not None:
+                part.measure = facts[measure.id]
+                person = people.get(measure.responsible_id or -1)
+                chain = ways.person(person) + ways.department(measure.lead_department_id)
+            elif entry.kind == OVERDUE_ROOM and measure is not None:
+                part.measure = facts[measure.id]
+                chain = ways.department(measure.lead_department_id)
+            elif entry.kind == MEETING and key is not None:
+                meeting = meetings[key.meeting_id or -1]
+                department = session.get(Department, key.department_id or -1)
+                request = (
+                    messages.meeting_request(session, meeting, department, rules, now)
+                    if department is not None
+                    else None
+                )
+                if request is None:
+                    reason = "nothing left to report before the meeting"
+                else:
+                    part.blocks = request
+                    chain = ways.department(key.department_id)
+            elif entry.kind == AGENDA and key is not None:
+                meeting = meetings[key.meeting_id or -1]
+                part.blocks = messages.agenda(session, meeting, rules, now)
+                chain = ways.room(meeting.room) + ways.coordination()
+            elif entry.kind == DIGEST:
+                digest = digest or messages.digest(session, rules, now)
+                part.blocks = digest
+                chain = ways.coordination()
+            else:
+                # Notices other commands leave (the assignment): the recorded text as it is.
+                part.answers = [QuickAnswer(**qa) for qa in entry.quick_answers or []]
+                person = people.get(entry.person_id or -1)
+                lead = measure.lead_department_id if measure is not None else None
+                if person is not None:
+                    chain = ways.person(person) + ways.department(lead)
+                else:
+                    room = next((r for r in rooms if r.id == entry.room_link_id), None)
+                    chain = ways.room(room, reminder=False) + ways.department(
+                        room.department_id if room else None, reminder=False
+                    )
+        item = Item(
+            id=entry.id,
+            key=entry.key,
+            kind=entry.kind,
+            chain=_unique(chain),
+            part=part,
+            previous_claim=interrupted.get(entry.id),
+        )
+        if reason is not None:
+            superseded.append((item, reason))
+        else:
+            items.append(item)
+    return items, superseded
+
+
+def _chunks(ids: Sequence[int], size: int = 5000) -> Iterable[Sequence[int]]:
+    """IN lists of a size every database takes (SQLite allows 32766 parameters)."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _superseded(
+    key: ReminderKey,
+    measure: Measure | None,
+    meetings: Mapping[int, Meeting],
+    rules: ReminderRules,
+    now: datetime,
+) -> str | None:
+    """Why a recorded reminder is no longer true (it is then dropped, not sent)."""
+    if key.kind in (DEADLINE, OVERDUE, OVERDUE_ROOM, CHECKIN):
+        if measure is None:
+            return "the measure is gone"
+        if measure.status.is_closed:
+            return f"{measure.ref} is {measure.status.value}"
+        if key.kind == CHECKIN:
+            if measure.evaluation_due_on != key.due:
+                return f"{measure.ref} was reported on since"
+        elif measure.deadline != key.due:
+            return f"the deadline of {measure.ref} changed"
+    if key.kind in (MEETING, AGENDA):
+        meeting = meetings.get(key.meeting_id or -1)
+        if meeting is None:
+            return "the meeting is gone"
+        if meeting.starts_at <= now:
+            return f"{meeting.ref} has begun"
+        if rules.calendar.today(meeting.starts_at) != key.due:
+            return f"{meeting.ref} was moved"
+    return None
+
+
+class _Ways:
+    """Builds recipient chains from the rooms and people of one run."""
+
+    def __init__(
+        self, rooms: Iterable[RoomLink], language: Language, today: date, served: set[str]
+    ) -> None:
+        self.rooms = list(rooms)
+        self.language = language
+        self.today = today
+        self.served = served
+
+    def _lang(self, value: str | None) -> Language:
+        return value if value in ("de", "en") else self.language  # type: ignore[return-value]
+
+    def person(self, person: Person | None, *, absent: Person | None = None) -> list[Target]:
+        seen: set[int] = set()
+        found: list[Target] = []
+        while person is not None and person.id not in seen:
+            seen.add(person.id)
+            if person.absent_until is not None and person.absent_until >= self.today:
+                # Absent: the deputy gets it (and while the deputy is away, theirs).
+                absent = absent or person
+                person = person.deputy
+                continue
+            identities = sorted(
+                person.identities, key=lambda i: (i.platform != person.last_platform, i.id)
+            )
+            audience = Audience(
+                role="deputy" if absent else "person",
+                lang=self._lang(person.language),
+                absent=absent.name if absent else None,
+                absent_until=absent.absent_until if absent else None,
+            )
+            found += [
+                Target(Recipient("person", i.platform, i.user_id, person.name), audience)
+                for i in identities
+                if i.platform in self.served
+            ]
+            break
+        return found
+
+    def room(self, room: RoomLink | None, *, reminder: bool = True) -> list[Target]:
+        if room is None or room.platform not in self.served:
+            return []
+        if reminder and not room.reminders_enabled:
+            return []  # `erinnerungen aus` in this room
+        if room.department is not None:
+            name = room.department.label
+        elif room.is_coordination:
+            name = "Koordination" if self.language == "de" else "Coordination"
+        else:
+            name = room.address
+        audience = Audience(
+            role="room",
+            lang=self._lang(room.language),
+            department_key=room.department.key if room.department else None,
+        )
+        return [Target(Recipient("room", room.platform, room.room_id, name), audience)]
+
+    def department(self, department_id: int | None, *, reminder: bool = True) -> list[Target]:
+        found: list[Target] = []
+        for room in self.rooms:
+            if department_id is not None and room.department_id == department_id:
+                found += self.room(room, reminder=reminder)
+        return found + self.coordination(reminder=reminder)
+
+    def coordination(self, *, reminder: bool = True) -> list[Target]:
+        found: list[Target] = []
+        for room in self.rooms:
+            if room.is_coordination:
+                found += self.room(room, reminder=reminder)
+        return found
+
+
+def _unique(chain: list[Target]) -> list[Target]:
+    seen: set[tuple[str, str]] = set()
+    unique: list[Target] = []
+    for target in chain:
+        where = (target.recipient.platform, target.recipient.address)
+        if where not in seen:
+            seen.add(where)
+            unique.append(target)
+    return unique
+
+
+# -- sending --------------------------------------------------------------------------------
+
+
+def _group(items: Iterable[Item]) -> dict[tuple[Recipient, str | None], list[Item]]:
+    groups: dict[tuple[Recipient, str | None], list[Item]] = {}
+    for item in items:
+        target = item.target
+        assert target is not None
+        # Entries of an interrupted delivery stay together, so the resend has the same key.
+        groups.setdefault((target.recipient, item.previous_claim), []).append(item)
+    return groups
+
+
+def _render(members: Sequence[Item], rules: ReminderRules, now: datetime) -> Reply:
+    target = members[0].target
+    assert target is not None
+    parts = [(m.part, m.target.audience if m.target else target.audience) for m in members]
+    return messages.render(parts, target.audience, rules.calendar.today(now))
+
+
+def idempotency_key(members: Sequence[Item], recipient: Recipient) -> str:
+    """Stable for the same entries to the same recipient; a single entry's own key on its
+    first way (the assignment notice keeps the key it was recorded with)."""
+    keys = sorted(m.key for m in members)
+    base = (
+        keys[0]
+        if len(keys) == 1
+        else "batch:" + hashlib.sha256("\n".join(keys).encode()).hexdigest()[:24]
+    )
+    if all(m.step == 0 for m in members):
+        return base
+    where = hashlib.sha256(f"{recipient.platform}:{recipient.address}".encode()).hexdigest()[:8]
+    return f"{base}#{where}"
+
+
+async def _send(
+    uows: UnitOfWorkFactory,
+    notifiers: Mapping[str, Notifier],
+    items: list[Item],
+    now: datetime,
+    token: str,
+    rules: ReminderRules,
+) -> int:
+    delivered = 0
+    active = items
+    for _round in range(_MAX_ROUNDS):
+        if not active:
+            break
+        exhausted = [i for i in active if i.target is None]
+        if exhausted:
+            for item in exhausted:
+                log.warning(
+                    "outbox %s: no recipient could be reached (%s)",
+                    item.key,
+                    "; ".join(item.errors) or "no recipient on a configured platform",
+                )
+            await asyncio.to_thread(
+                _mark,
+                uows,
+                exhausted,
+                token,
+                state=OutboxState.FAILED,
+                error=lambda i: "; ".join(i.errors) or "no recipient on a configured platform",
+            )
+        reachable = [i for i in active if i.target is not None]
+        elsewhere = [
+            i for i in reachable if i.target and i.target.recipient.platform not in notifiers
+        ]
+        if elsewhere:
+            # Served by another process (the bot, while this is a cron run): left for it.
+            await asyncio.to_thread(_release, uows, elsewhere, token)
+        away = {i.id for i in elsewhere}
+        here = [i for i in reachable if i.id not in away]
+        next_round: list[Item] = []
+        for (recipient, previous), members in _group(here).items():
+            message = _render(members, rules, now)
+            key = idempotency_key(members, recipient)
+            if previous is not None:
+                log.warning(
+                    "outbox %s: the delivery by %s was interrupted before it was marked; "
+                    "sending again with idempotency key %s — a platform that cannot "
+                    "deduplicate may show it twice",
+                    ", ".join(m.key for m in members),
+                    previous,
+                    key,
+                )
+            try:
+                delivery = await notifiers[recipient.platform].send(
+                    recipient, message, idempotency_key=key
+                )
+            except Exception as error:  # a transport bug must not lose the entries
+                log.exception("outbox: sending to %s failed", recipient)
+                delivery = Delivery.temporary(f"{type(error).__name__}: {error}")
+            if delivery.status is DeliveryStatus.DELIVERED:
+                delivered += len(members)
+                await asyncio.to_thread(
+                    _mark,
+                    uows,
+                    members,
+                    token,
+                    state=OutboxState.SENT,
+                    sent=(now, str(recipient)),
+                    error=lambda i: "; ".join(i.errors) or None,
+                )
+            elif delivery.status is DeliveryStatus.PERMANENT_FAILURE:
+                log.warning(
+                    "outbox %s: %s refused for good (%s); trying the next recipient",
+                    ", ".join(m.key for m in members),
+                    recipient,
+                    delivery.detail,
+                )
+                for member in members:
+                    member.errors.append(f"{recipient}: {delivery.detail}")
+                    member.step += 1
+                next_round += members
+            else:
+                log.info(
+                    "outbox %s: %s failed for now (%s); will retry",
+                    ", ".join(m.key for m in members),
+                    recipient,
+                    delivery.detail,
+                )
+                await asyncio.to_thread(
+                    _mark,
+                    uows,
+                    members,
+                    token,
+                    state=OutboxState.PENDING,
+                    error=_always(f"{recipient}: {delivery.detail}"),
+                )
+        active = next_round
+    return delivered
+
+
+def _mark(
+    uows: UnitOfWorkFactory,
+    items: Sequence[Item],
+    token: str,
+    *,
+    state: OutboxState,
+    error: Callable[[Item], str | None],
+    sent: tuple[datetime, str] | None = None,
+) -> None:
+    by_error: dict[str | None, list[int]] = {}
+    for item in items:
+        by_error.setdefault(error(item), []).append(item.id)
+    with uows(write=True) as uow:
+        for message, ids in by_error.items():
+            values: dict[str, Any] = {"state": state, "last_error": message}
+            if sent is not None:
+                values["sent_at"], values["delivered_to"] = sent[0], sent[1][:300]
+            # Only while the claim is still ours: a deliverer that took over an expired
+            # claim owns the entry now.
+            for chunk in _chunks(ids):
+                uow.session.execute(
+                    update(OutboxEntry)
+                    .where(OutboxEntry.id.in_(chunk), OutboxEntry.claimed_by == token)
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
+        uow.commit()
+
+
+def _always(text: str) -> Callable[[Item], str | None]:
+    return lambda _item: text
+
+
+def _release(uows: UnitOfWorkFactory, items: Sequence[Item], token: str) -> None:
+    with uows(write=True) as uow:
+        for chunk in _chunks([i.id for i in items]):
+            uow.session.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.id.in_(chunk), OutboxEntry.claimed_by == token)
+                .values(
+                    state=OutboxState.PENDING, claimed_by=None, attempts=OutboxEntry.attempts - 1
+                )
+                .execution_options(synchronize_session=False)
+            )
+        uow.commit()

@@ -1,0 +1,468 @@
+"""Reminder texts in German and English: grouped per recipient, short, with quick answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import Session, joinedload
+
+from handlers.core import Block, Language, QuickAnswer, Reply, ShownVersion
+from handlers.i18n import days, fmt_date
+from handlers.meetings import agenda_blocks, when
+from handlers.views import LIST_LIMIT, is_overdue, is_stale, measure_line, quick_answers
+from schedules.rules import CHECKIN, DEADLINE, OVERDUE, OVERDUE_ROOM, ReminderRules
+from schedules.sweep import OPEN_STATUSES, TROUBLED, reportable
+from storage.models import AuditEntry, Department, Measure, Meeting
+
+LANGUAGES: tuple[Language, Language] = ("de", "en")
+MEASURE_KINDS = frozenset({DEADLINE, OVERDUE, OVERDUE_ROOM, CHECKIN})
+Localized = dict[Language, list[Block]]
+
+
+@dataclass(frozen=True)
+class MeasureFacts:
+    """What a reminder says about one measure, read when the reminder goes out."""
+
+    id: int
+    ref: str
+    version: int
+    is_open: bool
+    overdue: bool
+    stale: bool
+    deadline: date | None
+    responsible: str | None
+    last_report: date | None
+    lead_key: str
+    line: dict[Language, str]
+    answers: dict[Language, list[QuickAnswer]]
+
+    @classmethod
+    def of(cls, measure: Measure, today: date, zone: ZoneInfo) -> MeasureFacts:
+        last = measure.last_report_at
+        return cls(
+            id=measure.id,
+            ref=measure.ref,
+            version=measure.version,
+            is_open=not measure.status.is_closed,
+            overdue=is_overdue(measure, today),
+            stale=is_stale(measure, today),
+            deadline=measure.deadline,
+            responsible=measure.responsible.name if measure.responsible else None,
+            last_report=last.astimezone(zone).date() if last is not None else None,
+            lead_key=measure.lead_department.key,
+            line={lang: measure_line(measure, today, lang) for lang in LANGUAGES},
+            answers={lang: quick_answers(measure, lang) for lang in LANGUAGES},
+        )
+
+
+@dataclass
+class Audience:
+    """Who a grouped message is for: a person, a deputy for an absent person, or a room."""
+
+    role: str  # "person", "deputy", "room"
+    lang: Language
+    absent: str | None = None
+    absent_until: date | None = None
+    department_key: str | None = None  # a department's room: "überfällig JA" shows more
+
+
+@dataclass
+class Part:
+    """One outbox entry as a message part."""
+
+    kind: str
+    measure: MeasureFacts | None = None
+    blocks: Localized = field(default_factory=dict)  # meeting requests, agendas, digests
+    text: str | None = None  # other kinds: the text recorded with the entry
+    answers: list[QuickAnswer] = field(default_factory=list)
+
+
+def _de_en(lang: Language, german: str, english: str) -> str:
+    return german if lang == "de" else english
+
+
+def render(parts: Sequence[tuple[Part, Audience]], audience: Audience, today: date) -> Reply:
+    """One message for one recipient: measure reminders grouped (their own first, then those
+    they receive as a deputy), then meeting requests, agendas, digests and notices."""
+    lang = audience.lang
+    reply = Reply()
+    measures = [(p, a) for p, a in parts if p.kind in MEASURE_KINDS and p.measure is not None]
+    if measures:
+        reply.blocks += _measure_blocks(measures, audience, today)
+    others = [p for p, _a in parts if p.kind not in MEASURE_KINDS]
+    for part in others:
+        if part.blocks:
+            reply.blocks += part.blocks.get(lang) or part.blocks.get("de") or []
+        elif part.text:
+            reply.blocks.append(Block(tuple(part.text.split("\n"))))
+    subjects = {p.measure.id: p.measure for p, _a in measures if p.measure is not None}
+    if len(subjects) == 1 and not others:
+        # About one measure: buttons (Telegram) and reactions (Matrix) act on it, and a
+        # reply carries the version the message showed.
+        facts = next(iter(subjects.values()))
+        if facts.is_open:
+            reply.quick_answers = list(facts.answers[lang])
+            reply.subject = ShownVersion(facts.id, facts.version)
+    elif len(parts) == 1 and others:
+        reply.quick_answers = list(others[0].answers)
+    return reply
+
+
+def _measure_blocks(
+    parts: Sequence[tuple[Part, Audience]], audience: Audience, today: date
+) -> list[Block]:
+    lang = audience.lang
+    # Own reminders first, then one section per absent person the recipient stands in for.
+    sections: dict[tuple[str, date | None] | None, list[Part]] = {}
+    for part, part_audience in parts:
+        absent = (
+            (part_audience.absent, part_audience.absent_until)
+            if part_audience.role == "deputy" and part_audience.absent
+            else None
+        )
+        sections.setdefault(absent, []).append(part)
+    order = sorted(sections, key=lambda a: (a is not None, a[0] if a else ""))
+    blocks = [Block((), _de_en(lang, "⏰ Erinnerung", "⏰ Reminder"))]
+    refs: set[str] = set()
+    for absent in order:
+        if absent is not None:
+            name, until = absent
+            blocks.append(
+                Block(
+                    (),
+                    _de_en(
+                        lang,
+                        f"In Vertretung für {name} (abwesend bis {fmt_date(until, lang)})",
+                        f"As deputy for {name} (absent until {fmt_date(until, lang)})",
+                    ),
+                )
+            )
+        blocks += _section(sections[absent], audience, today, refs)
+    example = next(iter(refs)) if len(refs) == 1 else "<M-n>"
+    blocks.append(
+        Block(
+            (
+                _de_en(
+                    lang,
+                    f"Antworten: melden {example} <status> <NN%> <notiz> · erledigt {example}",
+                    f"Reply: update {example} <status> <NN%> <note> · done {example}",
+                ),
+            )
+        )
+    )
+    return blocks
+
+
+def _section(parts: Sequence[Part], audience: Audience, today: date, refs: set[str]) -> list[Block]:
+    lang = audience.lang
+    kinds: dict[int, set[str]] = {}
+    facts: dict[int, MeasureFacts] = {}
+    for part in parts:
+        assert part.measure is not None
+        kinds.setdefault(part.measure.id, set()).add(part.kind)
+        facts[part.measure.id] = part.measure
+        refs.add(part.measure.ref)
+    # Each measure once, where it is now: an overdue measure under "overdue" even if the
+    # reminder was the 3-day one that waited for a platform to come back.
+    overdue = sorted((f for f in facts.values() if f.overdue), key=_by_deadline)
+    approaching = sorted(
+        (f for f in facts.values() if not f.overdue and DEADLINE in kinds[f.id]), key=_by_deadline
+    )
+    shown = {f.id for f in overdue + approaching}
+    report = sorted(
+        (f for f in facts.values() if f.id not in shown and CHECKIN in kinds[f.id]),
+        key=lambda f: f.id,
+    )
+    more = _more_command(audience)
+
+    def line(f: MeasureFacts, extra: str = "") -> str:
+        text = f.line[lang] + extra
+        if CHECKIN in kinds[f.id] and f.id in shown:
+            text += " · " + _de_en(lang, "Bericht fällig", "report due")
+        if audience.role == "room" and f.responsible:
+            text += f" · {f.responsible}"
+        return text
+
+    blocks: list[Block] = []
+    if overdue:
+        blocks.append(
+            Block(
+                _cut([line(f) for f in overdue], lang, more("überfällig", "overdue")),
+                _de_en(lang, f"Überfällig ({len(overdue)})", f"Overdue ({len(overdue)})"),
+            )
+        )
+    if approaching:
+        blocks.append(
+            Block(
+                _cut(
+                    [line(f, _days_left(f, today, lang)) for f in approaching],
+                    lang,
+                    more("fällig", "due"),
+                ),
+                _de_en(lang, "Frist naht", "Deadline approaching"),
+            )
+        )
+    if report:
+        blocks.append(
+            Block(
+                _cut([line(f, _last_report(f, lang)) for f in report], lang, more("meine", "mine")),
+                _de_en(lang, "Bericht fällig", "Report due"),
+            )
+        )
+    return blocks
+
+
+def _by_deadline(facts: MeasureFacts) -> tuple[date, int]:
+    return (facts.deadline or date.max, facts.id)
+
+
+def _more_command(audience: Audience) -> Callable[[str, str], str]:
+    def command(german: str, english: str) -> str:
+        if audience.role != "room":
+            return "meine" if audience.lang == "de" else "mine"
+        name = german if audience.lang == "de" else english
+        return f"{name} {audience.department_key}" if audience.department_key else name
+
+    return command
+
+
+def _cut(lines: list[str], lang: Language, command: str) -> tuple[str, ...]:
+    if len(lines) <= LIST_LIMIT:
+        return tuple(lines)
+    more = len(lines) - LIST_LIMIT
+    return (
+        *lines[:LIST_LIMIT],
+        _de_en(lang, f"… und {more} weitere: {command}", f"… and {more} more: {command}"),
+    )
+
+
+def _days_left(facts: MeasureFacts, today: date, lang: Language) -> str:
+    if facts.deadline is None:
+        return ""
+    left = (facts.deadline - today).days
+    if left == 0:
+        return _de_en(lang, " (heute)", " (today)")
+    if left == 1:
+        return _de_en(lang, " (morgen)", " (tomorrow)")
+    return _de_en(lang, f" (in {left} Tagen)", f" (in {days(left, 'en')})")
+
+
+def _last_report(facts: MeasureFacts, lang: Language) -> str:
+    if facts.last_report is None:
+        return " · " + _de_en(lang, "noch kein Bericht", "no report yet")
+    return " · " + _de_en(
+        lang,
+        f"letzter Bericht {fmt_date(facts.last_report, 'de')}",
+        f"last report {fmt_date(facts.last_report, 'en')}",
+    )
+
+
+# -- meeting requests, agendas and digests (rendered in both languages when loaded) --------
+
+
+def meeting_request(
+    session: Session,
+    meeting: Meeting,
+    department: Department,
+    rules: ReminderRules,
+    now: datetime,
+) -> Localized | None:
+    """ "Please report" to a department before a meeting; None when it has nothing to report."""
+    cal = rules.calendar
+    today = cal.today(now)
+    day = cal.today(meeting.starts_at)
+    query = (
+        select(Measure)
+        .where(Measure.lead_department_id == department.id, reportable(today, day))
+        .options(joinedload(Measure.lead_department))
+    )
+    total = session.execute(
+        select(func.count()).select_from(query.with_only_columns(Measure.id).subquery())
+    ).scalar_one()
+    if not total:
+        return None
+    # Most urgent first: overdue, then at risk or delayed, then by deadline.
+    measures = list(
+        session.execute(
+            query.order_by(
+                and_(Measure.deadline.is_not(None), Measure.deadline < today).desc(),
+                Measure.status.in_(TROUBLED).desc(),
+                Measure.deadline,
+                Measure.id,
+            ).limit(LIST_LIMIT)
+        ).scalars()
+    )
+    ahead = cal.working_days_between(today, day)
+    result: Localized = {}
+    for lang in LANGUAGES:
+        if ahead <= 1:
+            soon = _de_en(lang, "am nächsten Arbeitstag", "on the next working day")
+        else:
+            soon = _de_en(lang, f"in {ahead} Arbeitstagen", f"in {ahead} working days")
+        lines = [
+            meeting.title,
+            _de_en(
+                lang,
+                f"{department.label} — bitte vorher berichten zu:",
+                f"{department.label} — please report beforehand on:",
+            ),
+            *[measure_line(m, today, lang) for m in measures],
+        ]
+        if total > len(measures):
+            more = total - len(measures)
+            lines.append(
+                _de_en(
+                    lang,
+                    f"… und {more} weitere: agenda {meeting.ref}",
+                    f"… and {more} more: agenda {meeting.ref}",
+                )
+            )
+        lines.append(
+            _de_en(
+                lang,
+                "Bericht: melden <M-n> <status> <NN%> <notiz>",
+                "Report: update <M-n> <status> <NN%> <note>",
+            )
+        )
+        result[lang] = [
+            Block(
+                tuple(lines),
+                _de_en(
+                    lang,
+                    f"📅 Sitzung {meeting.ref} {when(meeting.starts_at, rules, lang)} ({soon})",
+                    f"📅 Meeting {meeting.ref} {when(meeting.starts_at, rules, lang)} ({soon})",
+                ),
+            )
+        ]
+    return result
+
+
+def agenda(session: Session, meeting: Meeting, rules: ReminderRules, now: datetime) -> Localized:
+    today = rules.calendar.today(now)
+    return {lang: agenda_blocks(session, meeting, today, lang, rules) for lang in LANGUAGES}
+
+
+def digest(session: Session, rules: ReminderRules, now: datetime) -> Localized:
+    """The weekly digest for the coordination room: what changed, what slipped, what is due."""
+    cal = rules.calendar
+    today = cal.today(now)
+    since = now - timedelta(days=7)
+    entries = list(
+        session.execute(
+            select(AuditEntry)
+            .where(AuditEntry.at >= since, AuditEntry.entity_kind == "measure")
+            .order_by(AuditEntry.id)
+        ).scalars()
+    )
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry.action] = counts.get(entry.action, 0) + 1
+    moved: list[tuple[int, str, str]] = []
+    worse: set[int] = set()
+    for entry in entries:
+        before, after = entry.before or {}, entry.after or {}
+        if (
+            before.get("deadline")
+            and after.get("deadline")
+            and str(after["deadline"]) > str(before["deadline"])
+        ):
+            moved.append((entry.entity_id, str(before["deadline"]), str(after["deadline"])))
+        troubled = {s.value for s in TROUBLED}
+        if after.get("status") in troubled and before.get("status") not in troubled:
+            worse.add(entry.entity_id)
+    newly_overdue = list(
+        session.execute(
+            _lines_query().where(
+                Measure.status.in_(OPEN_STATUSES),
+                Measure.deadline.between(today - timedelta(days=7), today - timedelta(days=1)),
+            )
+        ).scalars()
+    )
+    worse_measures = (
+        list(
+            session.execute(
+                _lines_query().where(Measure.id.in_(worse), Measure.status.in_(TROUBLED))
+            ).scalars()
+        )
+        if worse
+        else []
+    )
+    due = list(
+        session.execute(
+            _lines_query().where(
+                Measure.status.in_(OPEN_STATUSES),
+                Measure.deadline.between(today, today + timedelta(days=14)),
+            )
+        ).scalars()
+    )
+    refs = {m.id: m.ref for m in newly_overdue + worse_measures + due}
+    result: Localized = {}
+    for lang in LANGUAGES:
+        changed = [
+            _count(lang, counts.get("report", 0), "Berichte", "reports"),
+            _count(lang, counts.get("done", 0), "erledigt", "done"),
+            _count(lang, counts.get("create", 0), "neue Maßnahmen", "new measures"),
+            _count(lang, counts.get("deadline", 0), "Fristen geändert", "deadlines changed"),
+            _count(lang, counts.get("assign", 0), "Zuweisungen", "assignments"),
+            _count(
+                lang, counts.get("decision", 0), "durch Beschluss geändert", "changed by decision"
+            ),
+        ]
+        blocks = [
+            Block(
+                (
+                    ", ".join(c for c in changed if c)
+                    or _de_en(lang, "keine Änderungen", "no changes"),
+                ),
+                _de_en(
+                    lang,
+                    f"📰 Wochenübersicht {fmt_date(today, lang)}",
+                    f"📰 Weekly digest {fmt_date(today, lang)}",
+                ),
+            )
+        ]
+        slipped = [f"{measure_line(m, today, lang)}" for m in newly_overdue]
+        slipped += [f"{measure_line(m, today, lang)}" for m in worse_measures]
+        slipped += [
+            f"↪ {refs.get(measure_id, f'M-{measure_id}')}: "
+            f"{fmt_date(date.fromisoformat(old), lang)} → {fmt_date(date.fromisoformat(new), lang)}"
+            for measure_id, old, new in moved
+        ]
+        if slipped:
+            blocks.append(
+                Block(
+                    _cut(slipped, lang, _de_en(lang, "überfällig", "overdue")),
+                    _de_en(lang, "Verrutscht", "Slipped"),
+                )
+            )
+        if due:
+            blocks.append(
+                Block(
+                    _cut(
+                        [measure_line(m, today, lang) for m in due],
+                        lang,
+                        _de_en(lang, "fällig", "due"),
+                    ),
+                    _de_en(
+                        lang, f"Fällig in 14 Tagen ({len(due)})", f"Due in 14 days ({len(due)})"
+                    ),
+                )
+            )
+        result[lang] = blocks
+    return result
+
+
+def _lines_query() -> Select[tuple[Measure]]:
+    return (
+        select(Measure)
+        .options(joinedload(Measure.lead_department))
+        .order_by(Measure.deadline, Measure.id)
+    )
+
+
+def _count(lang: Language, n: int, german: str, english: str) -> str:
+    return f"{n} {_de_en(lang, german, english)}" if n else ""

@@ -1,0 +1,111 @@
+"""Exactly once on Matrix: a crash between sending and marking, resent against real Synapse."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.notifier import Delivery, Recipient
+from handlers.core import Reply
+from schedules.delivery import CLAIM_TIMEOUT, deliver_due
+from schedules.rules import ReminderRules
+from schedules.sweep import run_sweep
+from storage.models import Department, OutboxEntry, OutboxState, RoomLink
+from tests.synapse import synapse  # noqa: F401  (the session fixture)
+from tests.test_matrix import (  # noqa: F401  (fixtures)
+    ANNA,
+    Setup,
+    User,
+    people,
+    run,
+    running_bot,
+    setup,
+)
+from tests.test_reminders_support import berlin
+
+
+class Crash(BaseException):
+    """The bot process dies after the homeserver took the event, before it was marked."""
+
+
+class CrashAfterSending:
+    platform = "matrix"
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.deliveries: list[tuple[str, Delivery]] = []
+
+    async def send(self, recipient: Recipient, message: Reply, *, idempotency_key: str) -> Delivery:
+        delivery = await self.inner.send(  # type: ignore[attr-defined]
+            recipient, message, idempotency_key=idempotency_key
+        )
+        self.deliveries.append((idempotency_key, delivery))
+        raise Crash
+
+
+def test_after_a_crash_the_resend_reuses_the_transaction_id_and_posts_once(
+    setup: Setup,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = setup.app
+    rules = ReminderRules.from_config(app.config)
+    monday = berlin(2026, 11, 30, 8)
+
+    async def scenario() -> None:
+        async with User(setup, ANNA) as anna:
+            async with running_bot(setup) as bot:
+                room = await anna.create_room(invite=[setup.bot.user_id])
+                await anna.wait_joined(room, setup.bot.user_id)
+                with app.uows(write=True) as uow:
+                    ja = uow.session.execute(
+                        select(Department).where(Department.key == "JA")
+                    ).scalar_one()
+                    uow.session.add(RoomLink(platform="matrix", room_id=room, department_id=ja.id))
+                    uow.commit()
+                # Monday 30 November: the Jugendamt's room is due an overdue list and S-2's
+                # request to report; everything else of that morning counts as delivered.
+                run_sweep(app.uows, rules, monday)
+                with app.uows(write=True) as uow:
+                    uow.session.execute(
+                        update(OutboxEntry)
+                        .where(
+                            ~OutboxEntry.key.startswith("overdue_room:M-6:"),
+                            ~OutboxEntry.key.startswith(f"meeting:S-2/{ja.id}:"),
+                        )
+                        .values(state=OutboxState.SENT)
+                    )
+                    uow.commit()
+                crashing = CrashAfterSending(bot.notifier)
+                with pytest.raises(Crash):
+                    await deliver_due(app.uows, {"matrix": crashing}, monday, rules=rules)
+                ((key, first),) = crashing.deliveries
+                assert first.message_id is not None
+
+            # The bot is started again (a new process, the same device) and resends.
+            async with running_bot(setup) as bot:
+                with caplog.at_level(logging.WARNING, logger="regelkreis.outbox"):
+                    delivered = await deliver_due(
+                        app.uows,
+                        {"matrix": bot.notifier},
+                        monday + CLAIM_TIMEOUT + timedelta(minutes=1),
+                        rules=rules,
+                    )
+                assert delivered == 2
+                assert f"sending again with idempotency key {key}" in caplog.text
+            await asyncio.sleep(1.0)
+            posted = await anna.bot_messages(room)
+            assert len(posted) == 1, [e.body for e in posted]
+            assert posted[0].event_id == first.message_id
+            assert "Überfällig (1)" in posted[0].body
+            assert "📅 Sitzung S-2" in posted[0].body
+            with app.uows() as uow:
+                unsent = uow.session.execute(
+                    select(OutboxEntry.key).where(OutboxEntry.state != OutboxState.SENT)
+                ).all()
+            assert unsent == []
+
+    run(scenario)
