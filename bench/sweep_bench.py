@@ -27,16 +27,16 @@ import statistics
 import tempfile
 import time
 import tracemalloc
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, insert, text
+from sqlalchemy import Engine, delete, event, insert
 
 from bench.generate import BERLIN, generate
+from bench.run import postgres_database
 from bot.notifier import Delivery, Recipient
 from handlers.core import Reply
 from schedules.delivery import deliver_due
@@ -78,26 +78,8 @@ def database(backend: str) -> Iterator[Engine]:
             finally:
                 engine.dispose()
         return
-    schema = f"sweep_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(PG_URL)
-
-    @event.listens_for(engine, "connect")
-    def _search_path(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f'SET search_path TO "{schema}"')
-        cursor.close()
-        dbapi_connection.commit()
-
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_database(PG_URL) as pg:
+        yield pg.engine
 
 
 class Statements:
