@@ -44,6 +44,7 @@ ENV_SECRETS = {
     "REGELKREIS_MATRIX_PASSWORD": ("matrix", "password"),
     "REGELKREIS_MATRIX_ACCESS_TOKEN": ("matrix", "access_token"),
     "REGELKREIS_TELEGRAM_TOKEN": ("telegram", "token"),
+    "REGELKREIS_TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
     "REGELKREIS_DATABASE_URL": ("database", "url"),
 }
 _ADDRESS = re.compile(r"^(matrix:@[^:\s]+:\S+|telegram:-?\d+|console:.+)$")

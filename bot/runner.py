@@ -78,9 +78,16 @@ async def serve(app: App, transports: list[Transport], scheduler: Scheduler | No
     )
     waiter = asyncio.create_task(stop.wait(), name="stop")
     done, _pending = await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
+    status = 0
     for task in done:
-        if task is not waiter and task.exception() is not None:
-            log.error("%s stopped: %r", task.get_name(), task.exception())
+        error = None if task is waiter else task.exception()
+        if isinstance(error, TransportTaken):
+            # Found out only while running (Telegram's 409 for a poller elsewhere).
+            log.error("%s", error)
+            print(f"regelkreis: {error}", flush=True)
+            status = 3
+        elif error is not None:
+            log.error("%s stopped: %r", task.get_name(), error)
     for task in tasks:
         task.cancel()
     for task in tasks:
@@ -89,4 +96,4 @@ async def serve(app: App, transports: list[Transport], scheduler: Scheduler | No
     waiter.cancel()
     for transport in started:
         await transport.stop()
-    return 0
+    return status
