@@ -322,16 +322,16 @@ class Regelkreis:
         config = Config.model_validate({"database": {"url": f"sqlite:///{database}"}})
         self.app = bootstrap(config, clock=lambda: now)
         self.dispatch_seconds: list[float] = []
-        ask = self.app.ask
+        ask_once = self.app.ask_once
 
-        async def timed_ask(incoming: Any) -> Any:
+        async def timed_ask(incoming: Any, claim: Any) -> Any:
             started = time.perf_counter()
             try:
-                return await ask(incoming)
+                return await ask_once(incoming, claim)
             finally:
                 self.dispatch_seconds.append(time.perf_counter() - started)
 
-        self.app.ask = timed_ask  # type: ignore[method-assign]
+        self.app.ask_once = timed_ask  # type: ignore[method-assign]
         telegram = TelegramConfig.model_validate({"token": TOKEN, "base_url": base_url})
         self.transport = TelegramTransport(
             self.app, telegram, rate_limiter=limiter(limits), concurrent_updates=concurrency

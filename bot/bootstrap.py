@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from bot.config import Config
 from handlers.context import CoreSettings
 from handlers.core import Clock, Incoming, Reply, system_clock
-from handlers.dispatch import Dispatcher
+from handlers.dispatch import Claim, Dispatcher
 from handlers.registry import build_registry
 from schedules.rules import ReminderRules
 from storage import events
@@ -35,6 +35,10 @@ class App:
         Telegram and the scheduler keep going on the one loop (docs/architecture.md).
         """
         return await asyncio.to_thread(self.dispatcher.handle, incoming)
+
+    async def ask_once(self, incoming: Incoming, claim: Claim) -> Reply | None:
+        """`ask` for a platform message that must be answered once (Dispatcher.handle_once)."""
+        return await asyncio.to_thread(self.dispatcher.handle_once, incoming, claim)
 
 
 def core_settings(config: Config) -> CoreSettings:

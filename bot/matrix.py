@@ -39,6 +39,7 @@ from bot.config import MatrixConfig
 from bot.notifier import Delivery, DeliveryStatus, Notifier, Recipient
 from bot.transport import TransportTaken
 from handlers.core import Attachment, Clock, Incoming, Reply, ShownVersion, system_clock
+from handlers.dispatch import Claim
 from handlers.views import quick_answers
 from storage import locks
 from storage.models import (
@@ -486,9 +487,10 @@ class MatrixTransport:
     async def _answer_once(self, incoming: Incoming, reply_to: str | None) -> Reply | None:
         """The core's answer to an event taken on now; None if it was taken on before.
 
-        This is `App.ask` with the claim in front. A command that only reads is answered
-        while the claim is written (a reply the claim then refuses is dropped unsent); one
-        that changes something waits for its claim, so it never runs twice.
+        This is `App.ask` with the claim. A command that only reads is answered while the
+        claim is written (a reply the claim then refuses is dropped unsent); one that changes
+        something commits its claim with the change, so it never runs twice and a crash
+        between the two loses nothing.
         """
         assert incoming.message_id is not None
         event_id = incoming.message_id
@@ -502,15 +504,16 @@ class MatrixTransport:
         return reply if claimed else None
 
     def _claim_then_answer(self, incoming: Incoming, reply_to: str | None) -> Reply | None:
-        # One worker-thread hop for the claim and the dispatcher, not two.
-        assert incoming.message_id is not None
-        if not self._claim(incoming.message_id, incoming.room_id):
-            return None
+        # One worker-thread hop for the claim and the dispatcher, not two. The claim of a
+        # command that changes something commits with the change (Dispatcher.handle_once).
+        event_id = incoming.message_id
+        assert event_id is not None
         if reply_to is not None and incoming.shown is None:
             shown = self._shown_by(incoming.room_id, reply_to)
             if shown is not None:
                 incoming = dataclasses.replace(incoming, shown=shown)
-        return self.app.dispatcher.handle(incoming)
+        claim = Claim(PLATFORM, event_id, incoming.room_id, self._now())
+        return self.app.dispatcher.handle_once(incoming, claim)
 
     def _shown_by(self, room_id: str, event_id: str) -> ShownVersion | None:
         with self.app.uows() as uow:

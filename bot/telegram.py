@@ -61,6 +61,7 @@ from bot.notifier import Delivery, Notifier, Recipient
 from bot.transport import TransportTaken
 from handlers.commands import Command, fold
 from handlers.core import Attachment, Incoming, Language, Reply, ShownVersion
+from handlers.dispatch import Claim
 from storage.locks import acquire, holder_of, new_holder, release
 from storage.models import PendingChoice, PlatformState, ProcessedMessage, RoomLink, SentMessage
 
@@ -660,10 +661,9 @@ class TelegramTransport:
         )
         if text is None:
             return
-        if not await self._first_time(update, chat.id):
-            return
         if self._too_old(message.date):
-            log.info("Telegram: not answering %r from %s, older than a day", text, message.date)
+            if await self._first_time(update, chat.id):
+                log.info("Telegram: not answering %r from %s, older than a day", text, message.date)
             return
         shown = None
         if replies_to_bot and replied is not None:
@@ -678,7 +678,9 @@ class TelegramTransport:
             sender_name=sender.full_name,
             is_direct=chat.type == ChatType.PRIVATE,
         )
-        reply = await self.app.ask(incoming)
+        reply = await self._ask_once(incoming, update.update_id)
+        if reply is None:
+            return
         in_group = chat.type != ChatType.PRIVATE
         await self._answer(
             chat.id,
@@ -698,11 +700,10 @@ class TelegramTransport:
             await self._answer_query(query.id)
             return
         chat_id = message.chat.id
-        if not await self._first_time(update, chat_id):
-            return
         decoded = await self._decode(query.data)
         if decoded is None:
-            await self._answer_query(query.id, "?")
+            if await self._first_time(update, chat_id):
+                await self._answer_query(query.id, "?")
             return
         command, shown = decoded
         incoming = Incoming(
@@ -715,7 +716,9 @@ class TelegramTransport:
             sender_name=query.from_user.full_name,
             is_direct=message.chat.type == ChatType.PRIVATE,
         )
-        reply = await self.app.ask(incoming)
+        reply = await self._ask_once(incoming, update.update_id)
+        if reply is None:
+            return
         toast = _fit(reply.plain(), ALERT_LIMIT)
         if reply.outcome == "ok" and isinstance(message, Message):
             answered = await self._answer_query(query.id, toast)
@@ -988,6 +991,11 @@ class TelegramTransport:
         return Delivery.delivered(message_id or None)
 
     # -- database (run in worker threads) -------------------------------------------------
+
+    async def _ask_once(self, incoming: Incoming, update_id: int) -> Reply | None:
+        """The core's answer, once per update: a change commits together with its claim."""
+        claim = Claim(PLATFORM, f"{self.bot_id}:{update_id}", incoming.room_id, self.app.clock())
+        return await self.app.ask_once(incoming, claim)
 
     async def _first_time(self, update: Update, chat_id: int) -> bool:
         """Claim an update by its id: each is answered once, also when Telegram resends it."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import ColumnElement, delete, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from handlers.args import ParseError, parse_args
 from handlers.commands import Access, Command, Registry, fold
@@ -25,7 +26,14 @@ from handlers.context import (
 from handlers.core import Clock, Incoming, Language, Reply, system_clock
 from handlers.i18n import t
 from storage.lookup import NameLookup
-from storage.models import ChatIdentity, PendingChoice, Person, Role, RoomLink
+from storage.models import (
+    ChatIdentity,
+    PendingChoice,
+    Person,
+    ProcessedMessage,
+    Role,
+    RoomLink,
+)
 from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger("regelkreis.dispatch")
@@ -35,6 +43,29 @@ PICK_EXPIRY = timedelta(minutes=30)
 _PICK = re.compile(r"^\s*#?(\d{1,2})\s*\.?\s*$")
 # Commands a sender who is not registered may still use (they reveal nothing of the data).
 _OPEN_TO_UNREGISTERED = {"help", "whoami"}
+
+
+class AlreadyHandled(Exception):
+    """The message was taken on before (by this or another process)."""
+
+
+@dataclass
+class Claim:
+    """A platform message (event id, update id) the bot answers once."""
+
+    platform: str
+    message_key: str
+    room_id: str | None
+    received_at: datetime
+    recorded: bool = False
+
+    def row(self) -> ProcessedMessage:
+        return ProcessedMessage(
+            platform=self.platform,
+            message_id=self.message_key,
+            room_id=self.room_id,
+            received_at=self.received_at,
+        )
 
 
 class Dispatcher:
@@ -56,8 +87,39 @@ class Dispatcher:
         self.clock = clock
 
     def handle(self, incoming: Incoming) -> Reply:
+        return self._handle_safely(incoming, None)
+
+    def handle_once(self, incoming: Incoming, claim: Claim) -> Reply | None:
+        """Answer a platform message at most once across processes and restarts.
+
+        A command that changes something records its claim (ProcessedMessage) in its own
+        unit of work, so the change and the claim commit together: a crash in between
+        leaves neither, and the redelivered message runs again. Anything else (reads,
+        refusals) records the claim after answering. None: the message was taken on before.
+        """
         try:
-            return self._handle(incoming)
+            reply = self._handle_safely(incoming, claim)
+        except AlreadyHandled:
+            return None
+        if not claim.recorded and not self._record_claim(claim):
+            return None
+        return reply
+
+    def _record_claim(self, claim: Claim) -> bool:
+        with self.uows(write=True) as uow:
+            try:
+                uow.session.add(claim.row())
+                uow.commit()
+            except IntegrityError:
+                return False
+        claim.recorded = True
+        return True
+
+    def _handle_safely(self, incoming: Incoming, claim: Claim | None) -> Reply:
+        try:
+            return self._handle(incoming, claim)
+        except AlreadyHandled:
+            raise
         except Exception:  # the last line of defence: never a stack trace in chat
             error_id = uuid.uuid4().hex[:8]
             log.exception(
@@ -71,7 +133,7 @@ class Dispatcher:
 
     # -- steps ----------------------------------------------------------------------------
 
-    def _handle(self, incoming: Incoming) -> Reply:
+    def _handle(self, incoming: Incoming, claim: Claim | None = None) -> Reply:
         text = incoming.text.strip()
         picked = self._apply_pick(incoming, text)
         if isinstance(picked, Reply):
@@ -132,11 +194,20 @@ class Dispatcher:
                 lookup=self.lookup,
                 room=room,
             )
+            if claim is not None and command.writes:
+                try:
+                    uow.session.add(claim.row())
+                    uow.session.flush()
+                except IntegrityError:
+                    uow.rollback()
+                    raise AlreadyHandled from None
             try:
                 args = parse_args(text[args_at:], command.options, offset=args_at)
                 reply = command.handler(context, args)
                 if command.writes:
                     uow.commit()
+                    if claim is not None:
+                        claim.recorded = True
             except Ambiguous as ambiguous:
                 uow.rollback()
                 return self._ask_to_pick(incoming, text, ambiguous, lang)

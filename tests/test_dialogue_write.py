@@ -1075,3 +1075,53 @@ def test_every_change_is_audited_with_its_origin(sqlite_app: App) -> None:
     with sqlite_app.uows() as uow:
         goals = uow.session.scalar(select(func.count()).select_from(Goal))
     assert goals == 18
+
+
+# -- answered once: the claim of a platform message ------------------------------------------
+
+
+def test_a_redelivered_change_runs_once_and_gets_no_second_answer(anna: Chat) -> None:
+    """Matrix and Telegram may deliver a message twice (resync, a second process)."""
+    from datetime import UTC, datetime
+
+    from handlers.core import Incoming
+    from handlers.dispatch import Claim
+
+    app = anna.app
+    reports_before = len(reports_of(app, 1))
+    message = Incoming(
+        platform="matrix",
+        room_id="!r:musterstadt.de",
+        sender_id="@anna.schmidt:musterstadt.de",
+        text="melden M-1 85% Elternabend",
+        message_id="$event1",
+    )
+    stamp = datetime(2026, 11, 27, 9, tzinfo=UTC)
+    first = app.dispatcher.handle_once(message, Claim("matrix", "$event1", "!r", stamp))
+    assert first is not None and first.plain().startswith("Bericht zu M-1 gespeichert")
+    assert app.dispatcher.handle_once(message, Claim("matrix", "$event1", "!r", stamp)) is None
+    assert len(reports_of(app, 1)) == reports_before + 1
+    assert measure(app, 1).progress == 85
+
+
+def test_a_change_that_fails_commits_nothing_but_its_claim(anna: Chat) -> None:
+    """The claim of a refused or failed change is kept, so the refusal is said once."""
+    from datetime import UTC, datetime
+
+    from handlers.core import Incoming
+    from handlers.dispatch import Claim
+
+    app = anna.app
+    before = world(app)
+    message = Incoming(
+        platform="matrix",
+        room_id="!r:musterstadt.de",
+        sender_id="@anna.schmidt:musterstadt.de",
+        text="melden M-999 10%",
+        message_id="$event2",
+    )
+    stamp = datetime(2026, 11, 27, 9, tzinfo=UTC)
+    first = app.dispatcher.handle_once(message, Claim("matrix", "$event2", "!r", stamp))
+    assert first is not None and first.outcome == "not_found"
+    assert app.dispatcher.handle_once(message, Claim("matrix", "$event2", "!r", stamp)) is None
+    assert world(app) == before
