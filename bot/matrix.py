@@ -850,12 +850,27 @@ class MatrixTransport:
             text = strip_reply_fallback(event.body).strip()
         if text is None:
             return
+        await self._answer_event(
+            room, event, text, None, reply_to, self._reply_relation(event.event_id, relates)
+        )
+
+    async def _answer_event(
+        self,
+        room: Any,
+        event: Any,
+        text: str,
+        shown: ShownVersion | None,
+        reply_to: str | None,
+        relates_to: dict[str, Any],
+    ) -> None:
+        """Answer a command event (typed, or a reaction standing for one) once, as a reply."""
         incoming = Incoming(
             platform=PLATFORM,
             room_id=room.room_id,
             sender_id=event.sender,
             text=text,
             message_id=event.event_id,
+            shown=shown,
             sender_name=room.user_name(event.sender),
             is_direct=self._is_direct(room),
         )
@@ -867,7 +882,7 @@ class MatrixTransport:
             reply,
             seed=event.event_id,
             msgtype="m.notice",
-            relates_to=self._reply_relation(event.event_id, relates),
+            relates_to=relates_to,
             mention=event.sender,
         )
 
@@ -896,26 +911,8 @@ class MatrixTransport:
         command = reaction_command(key, shown.measure_id)
         if command is None:
             return
-        incoming = Incoming(
-            platform=PLATFORM,
-            room_id=room.room_id,
-            sender_id=event.sender,
-            text=command,
-            message_id=event.event_id,
-            shown=shown,
-            sender_name=room.user_name(event.sender),
-            is_direct=self._is_direct(room),
-        )
-        reply = await self._answer_once(incoming, None)
-        if reply is None:
-            return
-        await self._deliver(
-            room.room_id,
-            reply,
-            seed=event.event_id,
-            msgtype="m.notice",
-            relates_to={"m.in_reply_to": {"event_id": target}},
-            mention=event.sender,
+        await self._answer_event(
+            room, event, command, shown, None, {"m.in_reply_to": {"event_id": target}}
         )
 
     # -- encryption -------------------------------------------------------------------------
