@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from handlers.args import Args
@@ -103,39 +103,41 @@ def _overview(
 ) -> Reply:
     today = ctx.today
     where = [scope] if scope is not None else []
-    counts: dict[MeasureStatus, int] = {
-        status_value: count
-        for status_value, count in ctx.session.execute(
-            select(Measure.status, func.count()).where(*where).group_by(Measure.status)
-        )
-    }
-    total = sum(counts.values())
     overdue_where = [*where, _open(), Measure.deadline < today]
-    overdue_total = ctx.session.execute(
-        select(func.count()).select_from(Measure).where(*overdue_where)
-    ).scalar_one()
+
+    def count_of(*conditions: ColumnElement[bool]) -> ScalarSelect[int]:
+        return select(func.count()).select_from(Measure).where(*conditions).scalar_subquery()
+
+    # One statement for every count: each scalar subquery is its own index range, and one
+    # round trip instead of four (measured in bench/: the fixed cost per statement dominates).
+    rows = ctx.session.execute(
+        select(
+            Measure.status,
+            func.count(),
+            count_of(*overdue_where),
+            count_of(
+                *where,
+                _open(),
+                Measure.deadline >= today,
+                Measure.deadline <= today + timedelta(days=14),
+            ),
+            count_of(*where, _open(), Measure.evaluation_due_on < today),
+        )
+        .where(*where)
+        .group_by(Measure.status)
+    ).all()
+    counts: dict[MeasureStatus, int] = {row[0]: row[1] for row in rows}
+    overdue_total, due_soon, stale = (rows[0][2], rows[0][3], rows[0][4]) if rows else (0, 0, 0)
+    total = sum(counts.values())
     overdue = (
         ctx.session.execute(
             _measures().where(*overdue_where).order_by(Measure.deadline, Measure.id).limit(3)
         )
         .scalars()
         .all()
+        if overdue_total
+        else []
     )
-    due_soon = ctx.session.execute(
-        select(func.count())
-        .select_from(Measure)
-        .where(
-            *where,
-            _open(),
-            Measure.deadline >= today,
-            Measure.deadline <= today + timedelta(days=14),
-        )
-    ).scalar_one()
-    stale = ctx.session.execute(
-        select(func.count())
-        .select_from(Measure)
-        .where(*where, _open(), Measure.evaluation_due_on < today)
-    ).scalar_one()
     reply = Reply.text(
         status_counts_line(counts, ctx.lang),
         heading=f"📊 {heading} — {measures_count(total, ctx.lang)}{heading_suffix}",
