@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, Table, insert, text
 from sqlalchemy.orm import Session
 
+from storage.demo import FIELDS_OF_ACTION, TRENDS
 from storage.intervals import add_interval
 from storage.models import Base, MeasureStatus, Role
 
@@ -166,15 +167,6 @@ GUIDING_PRINCIPLES = [
     "Digitale und bürgernahe Verwaltung",
     "Lebendige Kultur und starke Vereine",
     "Sichere und gesunde Mobilität",
-]
-FIELDS = ["Bildung", "Soziales", "Integration", "Wohnen", "Umwelt", "Arbeit", "Kultur"]
-TRENDS = [
-    "Demografischer Wandel",
-    "Diversität",
-    "Digitalisierung",
-    "Demokratie",
-    "Daseinsvorsorge",
-    "Klimawandel",
 ]
 INTERVALS = [("monatlich", 10), ("quartalsweise", 50), ("halbjährlich", 20), ("jährlich", 12)]
 FIRST_NAMES = [
@@ -463,7 +455,7 @@ def _generate(connection: Connection, n_measures: int, seed: int) -> Generated:
     _insert(
         connection,
         tables["fields_of_action"],
-        [{"id": i, "name": name} for i, name in enumerate(FIELDS, 1)],
+        [{"id": i, "name": name} for i, name in enumerate(FIELDS_OF_ACTION, 1)],
     )
     _insert(connection, tables["trends"], [{"id": i, "name": n} for i, n in enumerate(TRENDS, 1)])
 
@@ -547,7 +539,9 @@ def _generate(connection: Connection, n_measures: int, seed: int) -> Generated:
                 "id": goal_id,
                 "title": title,
                 "parent_id": parent,
-                "field_of_action_id": None if parent is None else rng.randint(1, len(FIELDS)),
+                "field_of_action_id": None
+                if parent is None
+                else rng.randint(1, len(FIELDS_OF_ACTION)),
                 "quality_target": None,
                 "evaluation_interval": interval,
                 "created_at": _moment(rng, TODAY - timedelta(days=rng.randint(400, 900))),

@@ -30,7 +30,7 @@ from handlers.context import Ambiguous, CommandError, Context, NotFound, Refused
 from handlers.core import Incoming
 from storage.demo import DEMO_COORDINATOR, ensure_demo
 from storage.lookup import Kind
-from storage.models import ChatIdentity, Department, Person
+from storage.models import ChatIdentity, Department, Person, parse_chat_id
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("regelkreis")
@@ -348,8 +348,6 @@ def _operator(app: App, args: argparse.Namespace) -> int:
         identities = [("matrix", m) for m in args.matrix] + [("telegram", t) for t in args.telegram]
 
         def add(ctx: Context) -> str:
-            from handlers.admin import parse_chat_id
-
             for platform, user_id in identities:
                 if parse_chat_id(f"{platform}:{user_id}") is None:
                     raise UsageError(

@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from storage.models import parse_chat_id
+
 DEFAULT_CONFIG_FILE = Path("regelkreis.toml")
 
 # The federal states (Länder) for public holidays, as the `holidays` package names them.
@@ -47,7 +49,6 @@ ENV_SECRETS = {
     "REGELKREIS_TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
     "REGELKREIS_DATABASE_URL": ("database", "url"),
 }
-_ADDRESS = re.compile(r"^(matrix:@[^:\s]+:\S+|telegram:-?\d+|console:.+)$")
 _HHMM = r"([01]\d|2[0-3]):[0-5]\d"
 
 
@@ -104,13 +105,17 @@ class BotConfig(_Section):
     @field_validator("admins")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
+        identities = []
         for address in value:
-            if not _ADDRESS.match(address):
+            parsed = parse_chat_id(address)
+            if parsed is None:
                 raise ValueError(
                     f"{address!r} is not a chat identity; write matrix:@user:server or "
                     "telegram:123456789"
                 )
-        return value
+            # Written as the dispatcher compares it ("Matrix:" and "matrix:" are one).
+            identities.append(f"{parsed[0]}:{parsed[1]}")
+        return identities
 
 
 class MatrixConfig(_Section):

@@ -31,7 +31,7 @@ from typing import Any
 import aiohttp
 import nio
 from nio.event_builders import EnableEncryptionBuilder
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.bootstrap import App
@@ -39,7 +39,7 @@ from bot.config import MatrixConfig
 from bot.notifier import Delivery, DeliveryStatus, Notifier, Recipient
 from bot.transport import TransportTaken
 from handlers.core import Attachment, Clock, Incoming, Reply, ShownVersion, system_clock
-from handlers.dispatch import Claim
+from handlers.dispatch import Claim, is_pick
 from handlers.views import quick_answers
 from storage import locks
 from storage.models import (
@@ -77,7 +77,6 @@ GAP_PAGES = 10
 DIRECT_ROOM_WAIT = 15.0
 
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError)
-_PICK = re.compile(r"^\s*#?\d{1,2}\s*\.?\s*$")
 _VARIATION_SELECTOR = "\ufe0f"
 _HTML_FORMAT = "org.matrix.custom.html"
 
@@ -469,20 +468,7 @@ class MatrixTransport:
 
     def _claim(self, event_id: str, room_id: str) -> bool:
         """Record the event as taken on; False if it already was (then it is not answered)."""
-        with self.app.uows(write=True) as uow:
-            try:
-                uow.session.execute(
-                    insert(ProcessedMessage).values(
-                        platform=PLATFORM,
-                        message_id=event_id,
-                        room_id=room_id,
-                        received_at=self._now(),
-                    )
-                )
-                uow.commit()
-            except IntegrityError:
-                return False
-        return True
+        return self.app.dispatcher.record_claim(Claim(PLATFORM, event_id, room_id, self._now()))
 
     async def _answer_once(self, incoming: Incoming, reply_to: str | None) -> Reply | None:
         """The core's answer to an event taken on now; None if it was taken on before.
@@ -844,7 +830,7 @@ class MatrixTransport:
         if (
             text is None
             and reply_to
-            and _PICK.match(strip_reply_fallback(event.body))
+            and is_pick(strip_reply_fallback(event.body))
             and await self._sent_by_me(room.room_id, reply_to)
         ):
             text = strip_reply_fallback(event.body).strip()

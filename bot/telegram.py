@@ -994,7 +994,7 @@ class TelegramTransport:
 
     async def _ask_once(self, incoming: Incoming, update_id: int) -> Reply | None:
         """The core's answer, once per update: a change commits together with its claim."""
-        claim = Claim(PLATFORM, f"{self.bot_id}:{update_id}", incoming.room_id, self.app.clock())
+        claim = Claim(PLATFORM, self._claim_key(update_id), incoming.room_id, self.app.clock())
         return await self.app.ask_once(incoming, claim)
 
     async def _first_time(self, update: Update, chat_id: int) -> bool:
@@ -1002,22 +1002,14 @@ class TelegramTransport:
         return await self._db(self._claim, update.update_id, chat_id)
 
     def _claim(self, update_id: int, chat_id: int) -> bool:
-        # One Core INSERT: this runs for every update, so it skips the ORM's bookkeeping.
-        with self.app.uows(write=True) as uow:
-            try:
-                uow.session.execute(
-                    insert(ProcessedMessage).values(
-                        platform=PLATFORM,
-                        message_id=f"{self.bot_id}:{update_id}",
-                        room_id=str(chat_id),
-                        received_at=self.app.clock(),
-                    )
-                )
-                uow.commit()
-            except IntegrityError:
-                log.info("Telegram: update %s was answered before; skipped", update_id)
-                return False
-        return True
+        claim = Claim(PLATFORM, self._claim_key(update_id), str(chat_id), self.app.clock())
+        if self.app.dispatcher.record_claim(claim):
+            return True
+        log.info("Telegram: update %s was answered before; skipped", update_id)
+        return False
+
+    def _claim_key(self, update_id: int) -> str:
+        return f"{self.bot_id}:{update_id}"
 
     def _shown(self, chat_id: int, message_id: int) -> ShownVersion | None:
         with self.app.uows() as uow:

@@ -10,7 +10,15 @@ from handlers.args import Args
 from handlers.context import Context, Refused, UsageError
 from handlers.core import Reply
 from storage.lookup import Kind
-from storage.models import ChatIdentity, Department, DepartmentAlias, Person, Role, RoomLink
+from storage.models import (
+    ChatIdentity,
+    Department,
+    DepartmentAlias,
+    Person,
+    Role,
+    RoomLink,
+    parse_chat_id,
+)
 
 DEPARTMENT_OPTIONS = {"alias": "alias", "aliase": "alias", "aliases": "alias"}
 PERSON_OPTIONS = {
@@ -21,7 +29,6 @@ PERSON_OPTIONS = {
     "sprache": "language",
     "language": "language",
 }
-PLATFORMS = ("matrix", "telegram", "console")
 _KEY = re.compile(r"^[A-Za-zÄÖÜäöü0-9]{1,10}$")
 ROLE_WORDS = {
     "koordination": Role.COORDINATION,
@@ -213,19 +220,6 @@ def coordination_room(ctx: Context, args: Args) -> Reply:
     if previous:
         lines.append(ctx.de_en("Vorher: ", "Before: ") + ", ".join(r.address for r in previous))
     return Reply.text(*lines, heading=ctx.de_en("Koordinationsraum", "Coordination room"))
-
-
-def parse_chat_id(text: str) -> tuple[str, str] | None:
-    """`matrix:@anna:example.org` or `telegram:123456789` -> (platform, user id)."""
-    platform, _sep, user_id = text.partition(":")
-    platform = platform.casefold()
-    if platform not in PLATFORMS or not user_id:
-        return None
-    if platform == "matrix" and not re.match(r"^@[^:\s]+:\S+$", user_id):
-        return None
-    if platform == "telegram" and not user_id.lstrip("-").isdigit():
-        return None
-    return platform, user_id
 
 
 def register_person(

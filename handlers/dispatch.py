@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, Insert, delete, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from handlers.args import ParseError, parse_args
@@ -41,6 +41,13 @@ log = logging.getLogger("regelkreis.dispatch")
 # How long a numbered candidate list waits for its pick.
 PICK_EXPIRY = timedelta(minutes=30)
 _PICK = re.compile(r"^\s*#?(\d{1,2})\s*\.?\s*$")
+
+
+def is_pick(text: str) -> bool:
+    """A bare number like `2`, `#2` or `2.`: the reply to a numbered candidate list."""
+    return _PICK.match(text) is not None
+
+
 # Commands a sender who is not registered may still use (they reveal nothing of the data).
 _OPEN_TO_UNREGISTERED = {"help", "whoami"}
 
@@ -59,8 +66,9 @@ class Claim:
     received_at: datetime
     recorded: bool = False
 
-    def row(self) -> ProcessedMessage:
-        return ProcessedMessage(
+    def insert(self) -> Insert:
+        """One Core INSERT: claims run for every message, so they skip the ORM's bookkeeping."""
+        return insert(ProcessedMessage).values(
             platform=self.platform,
             message_id=self.message_key,
             room_id=self.room_id,
@@ -101,14 +109,15 @@ class Dispatcher:
             reply = self._handle_safely(incoming, claim)
         except AlreadyHandled:
             return None
-        if not claim.recorded and not self._record_claim(claim):
+        if not claim.recorded and not self.record_claim(claim):
             return None
         return reply
 
-    def _record_claim(self, claim: Claim) -> bool:
+    def record_claim(self, claim: Claim) -> bool:
+        """Take a message on without running it; False if it was taken on before."""
         with self.uows(write=True) as uow:
             try:
-                uow.session.add(claim.row())
+                uow.session.execute(claim.insert())
                 uow.commit()
             except IntegrityError:
                 return False
@@ -196,8 +205,7 @@ class Dispatcher:
             )
             if claim is not None and command.writes:
                 try:
-                    uow.session.add(claim.row())
-                    uow.session.flush()
+                    uow.session.execute(claim.insert())
                 except IntegrityError:
                     uow.rollback()
                     raise AlreadyHandled from None

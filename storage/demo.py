@@ -127,8 +127,8 @@ _PEOPLE: list[_PersonSpec] = [
     _PersonSpec("Martin Kaiser", None, Role.READ),
 ]
 
-_FIELDS = ["Bildung", "Soziales", "Integration", "Wohnen", "Umwelt", "Arbeit", "Kultur"]
-_TRENDS = [
+FIELDS_OF_ACTION = ["Bildung", "Soziales", "Integration", "Wohnen", "Umwelt", "Arbeit", "Kultur"]
+TRENDS = [
     "Demografischer Wandel",
     "Diversität",
     "Digitalisierung",
@@ -901,8 +901,8 @@ def ensure_demo(session: Session, today: date) -> bool:
         session.add(Municipality(name="Musterstadt", timezone="Europe/Berlin", state="BB"))
     departments = _add_departments(session)
     people = _add_people(session, departments, today)
-    fields = {name: FieldOfAction(name=name) for name in _FIELDS}
-    trends = {name: Trend(name=name) for name in _TRENDS}
+    fields = {name: FieldOfAction(name=name) for name in FIELDS_OF_ACTION}
+    trends = {name: Trend(name=name) for name in TRENDS}
     areas = {name: PlanningArea(name=name) for name in _AREAS}
     session.add_all([*fields.values(), *trends.values(), *areas.values()])
     session.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
@@ -178,6 +179,24 @@ class ChatIdentity(Base):
     @property
     def address(self) -> str:
         return f"{self.platform}:{self.user_id}"
+
+
+# Platforms a person can be reached on; "console" is the terminal chat on the server.
+CHAT_PLATFORMS = ("matrix", "telegram", "console")
+_MATRIX_USER = re.compile(r"^@[^:\s]+:\S+$")
+
+
+def parse_chat_id(text: str) -> tuple[str, str] | None:
+    """`matrix:@anna:example.org` or `telegram:123456789` -> (platform, user id)."""
+    platform, _sep, user_id = text.partition(":")
+    platform = platform.casefold()
+    if platform not in CHAT_PLATFORMS or not user_id:
+        return None
+    if platform == "matrix" and not _MATRIX_USER.match(user_id):
+        return None
+    if platform == "telegram" and not user_id.lstrip("-").isdigit():
+        return None
+    return platform, user_id
 
 
 class RoomLink(Base):
