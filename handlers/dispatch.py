@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from rapidfuzz import fuzz, process
 from sqlalchemy import ColumnElement, Insert, delete, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from handlers.args import ParseError, parse_args
 from handlers.commands import Access, Command, Registry, fold
@@ -245,11 +246,8 @@ class Dispatcher:
         return reply
 
     def _identify(
-        self, session: object, incoming: Incoming
+        self, session: Session, incoming: Incoming
     ) -> tuple[Person | None, bool, RoomLink | None]:
-        from sqlalchemy.orm import Session
-
-        assert isinstance(session, Session)
         person = session.execute(
             select(Person)
             .join(ChatIdentity)
@@ -274,10 +272,7 @@ class Dispatcher:
                 return choice  # type: ignore[return-value]
         return self.settings.language
 
-    def _unregistered(self, session: object, incoming: Incoming, lang: Language) -> Reply:
-        from sqlalchemy.orm import Session
-
-        assert isinstance(session, Session)
+    def _unregistered(self, session: Session, incoming: Incoming, lang: Language) -> Reply:
         coordinators = (
             session.execute(
                 select(Person.name)
@@ -438,6 +433,3 @@ def _unclosed(lang: Language) -> str:
         if lang == "de"
         else "A quotation mark is not closed."
     )
-
-
-__all__ = ["Access", "Dispatcher", "datetime"]

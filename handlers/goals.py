@@ -11,7 +11,6 @@ from sqlalchemy.orm import selectinload
 from handlers.args import Args
 from handlers.context import Context, UsageError
 from handlers.core import Reply
-from handlers.i18n import status_name
 from handlers.status import indicator_line
 from handlers.views import LIST_LIMIT, cut, measure_line
 from storage.intervals import interval_name, parse_interval
@@ -263,6 +262,3 @@ def _named(ctx: Context, model: type[T], name: str) -> T:
             f"I don't know “{name}”. Possible: {known}",
         )
     )
-
-
-__all__ = ["status_name"]

@@ -29,7 +29,6 @@ from storage.models import (
     Role,
     RoomLink,
     StatusReport,
-    measure_participants,
 )
 
 NEW_OPTIONS = {
@@ -679,6 +678,3 @@ def deadline(ctx: Context, args: Args) -> Reply:
     )
     reply.subject = ShownVersion(measure.id, measure.version)
     return reply
-
-
-__all__ = ["measure_participants"]

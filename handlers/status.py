@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from handlers.args import Args
@@ -26,7 +26,6 @@ from storage.lookup import Kind
 from storage.models import (
     AuditEntry,
     Department,
-    Goal,
     Indicator,
     IndicatorValue,
     Measure,
@@ -524,6 +523,3 @@ def indicator_line(ctx: Context, indicator: Indicator) -> str:
     when = fmt_date(latest.measured_on, ctx.lang)
     value = fmt_number(latest.value, ctx.lang)
     return f"{flag}{indicator.name}: {value} {indicator.unit} ({when}){target}"
-
-
-__all__ = ["Goal", "and_", "describe_change", "indicator_line", "measure_detail"]
