@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from handlers.args import Args
+from handlers.catalogs import Catalog, entry_for_goal
 from handlers.context import Context, UsageError
 from handlers.core import Reply
 from handlers.status import indicator_line
@@ -30,11 +30,12 @@ GOAL_OPTIONS = {
     "qualitaetsziel": "quality",
     "quality": "quality",
 }
-T = TypeVar("T", FieldOfAction, Trend)
+# The levels of the goal tree. Fields of action (Handlungsfelder) are topics from the
+# catalog, not a level: a goal of any level may have one.
 LEVEL_NAMES = {
-    1: ("Leitziel", "guiding goal"),
-    2: ("Handlungsfeld", "field of action"),
-    3: ("Ziel", "goal"),
+    1: ("Leitziel", "Guiding goal"),
+    2: ("Ziel", "Goal"),
+    3: ("Teilziel", "Sub-goal"),
 }
 
 
@@ -130,9 +131,11 @@ def goal_detail(ctx: Context, goal_id: int) -> Reply:
     if goal.parent is not None:
         meta.append(ctx.de_en("unter", "under") + f" {goal.parent.ref}")
     if goal.field_of_action is not None:
-        meta.append(goal.field_of_action.name)
+        meta.append(_entry_name(ctx, goal.field_of_action))
     if goal.trends:
-        meta.append(ctx.de_en("Trends: ", "trends: ") + ", ".join(t.name for t in goal.trends))
+        meta.append(
+            ctx.de_en("Trends: ", "trends: ") + ", ".join(_entry_name(ctx, t) for t in goal.trends)
+        )
     lines.append(" · ".join(meta))
     if goal.quality_target:
         lines.append(ctx.de_en("Qualitätsziel: ", "Quality target: ") + goal.quality_target)
@@ -202,22 +205,31 @@ def new_goal(ctx: Context, args: Args) -> Reply:
         if parent is not None and _level(parent) >= 3:
             raise UsageError(
                 ctx.de_en(
-                    f"{parent.ref} ist schon ein Ziel der dritten Ebene (Leitziel → Handlungsfeld "
-                    "→ Ziel); bitte ein höheres Oberziel wählen.",
-                    f"{parent.ref} is already on the third level (guiding goal → field of action "
-                    "→ goal); please choose a higher parent.",
+                    f"{parent.ref} ist schon ein Teilziel, die dritte Ebene (Leitziel → Ziel → "
+                    "Teilziel); bitte ein höheres Oberziel wählen.",
+                    f"{parent.ref} is already a sub-goal, the third level (guiding goal → goal → "
+                    "sub-goal); please choose a higher parent.",
                 )
             )
         goal.parent = parent
     # The new goal sits in its parent's children before it is added: no autoflush until then.
     with ctx.session.no_autoflush:
         if "field" in options:
-            goal.field_of_action = _named(ctx, FieldOfAction, options["field"].text)
+            field = entry_for_goal(ctx, Catalog.FIELD, options["field"].text)
+            assert isinstance(field, FieldOfAction)
+            goal.field_of_action = field
         elif goal.parent is not None:
-            goal.field_of_action = goal.parent.field_of_action
+            inherited = goal.parent.field_of_action
+            # Inherited like a named one: a retired field of action is not given to new goals.
+            if inherited is not None and inherited.retired_at is None:
+                goal.field_of_action = inherited
         if "trends" in options:
             for name in [n.strip() for n in options["trends"].text.split(",") if n.strip()]:
-                goal.trends.append(_named(ctx, Trend, name))
+                trend = entry_for_goal(ctx, Catalog.TREND, name)
+                assert isinstance(trend, Trend)
+                # `trends:Klima,Klimawandel` names one trend twice: it is on the goal once.
+                if trend not in goal.trends:
+                    goal.trends.append(trend)
     if "interval" in options:
         interval = parse_interval(options["interval"].text)
         if interval is None:
@@ -244,21 +256,13 @@ def new_goal(ctx: Context, args: Args) -> Reply:
         lines.append(ctx.de_en("Oberziel: ", "Parent: ") + f"{goal.parent.ref} {goal.parent.title}")
     if goal.field_of_action is not None:
         lines.append(ctx.de_en("Handlungsfeld: ", "Field of action: ") + goal.field_of_action.name)
+    if goal.trends:
+        lines.append(ctx.de_en("Trends: ", "Trends: ") + ", ".join(t.name for t in goal.trends))
     return Reply.text(*lines, heading=ctx.de_en(f"Angelegt: {goal.ref}", f"Created: {goal.ref}"))
 
 
-def _named(ctx: Context, model: type[T], name: str) -> T:
-    """A field of action or trend by name (case-insensitive); a clear refusal otherwise."""
-    rows = ctx.session.execute(select(model)).scalars().all()
-    for row in rows:
-        if row.name.casefold() == name.casefold() or row.name.casefold().startswith(
-            name.casefold()
-        ):
-            return row
-    known = ", ".join(r.name for r in rows) or "–"
-    raise UsageError(
-        ctx.de_en(
-            f"„{name}“ kenne ich nicht. Möglich: {known}",
-            f"I don't know “{name}”. Possible: {known}",
-        )
-    )
+def _entry_name(ctx: Context, entry: FieldOfAction | Trend) -> str:
+    """A catalog entry as a goal shows it: retired ones stay, marked."""
+    if entry.retired_at is None:
+        return entry.name
+    return entry.name + ctx.de_en(" (archiviert)", " (retired)")

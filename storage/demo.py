@@ -6,7 +6,7 @@ KA Kulturamt, WF Wirtschaftsförderung, GA Gesundheitsamt and IB Integrationsbü
 coordinators are Anna Schmidt (admin, the default console user) and Jonas Weber, both in the
 Bildungsbüro. Every date is relative to the `today` given to `ensure_demo`, so the same
 `today` always yields the same data, and there are always overdue, due and stale measures.
-On a fresh database the ids are stable: goals Z-1…Z-17 (Leitziele, Handlungsfelder, Ziele),
+On a fresh database the ids are stable: goals Z-1…Z-17 (Leitziele, Ziele, Teilziele),
 measures M-1…M-50, meetings S-1 (past), S-2 (in 12 days) and S-3.
 """
 
@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.intervals import add_interval
+from storage.lookup import normalize
 from storage.models import (
     ChatIdentity,
     Decision,
@@ -48,6 +50,7 @@ __all__ = ["DEMO_COORDINATOR", "ensure_demo"]
 DEMO_COORDINATOR = "Anna Schmidt"
 
 _TZ = ZoneInfo("Europe/Berlin")
+_Entry = TypeVar("_Entry", FieldOfAction, Trend)
 
 # Short names keep the measure table below readable, one measure per block.
 P = MeasureStatus.PLANNED
@@ -178,7 +181,7 @@ _GOALS: list[_GoalSpec] = [
         "jährlich",
         ("Klimawandel", "Daseinsvorsorge"),
     ),
-    # Handlungsfelder (level 2)
+    # Ziele (level 2)
     _GoalSpec(
         3, "Frühkindliche Bildung stärken", 1, "Bildung", None, "halbjährlich", ("Diversität",)
     ),
@@ -196,7 +199,7 @@ _GOALS: list[_GoalSpec] = [
     ),
     _GoalSpec(6, "Klimaanpassung im Quartier", 2, "Umwelt", None, "jährlich", ("Klimawandel",)),
     _GoalSpec(7, "Bezahlbarer Wohnraum", 2, "Wohnen", None, "jährlich", ("Daseinsvorsorge",)),
-    # Ziele (level 3)
+    # Teilziele (level 3)
     _GoalSpec(
         8,
         "Sprachstand bei Schuleintritt verbessern",
@@ -653,7 +656,7 @@ _MEASURES: list[_MeasureSpec] = [
             _r(45, L, 50, "Vergabekriterien vom Stadtrat beschlossen"),
         ),
     ),
-    _MeasureSpec(  # M-39 (on the Handlungsfeld Z-7)
+    _MeasureSpec(  # M-39 (on the level-2 goal Z-7)
         "Quartiersmanagement Nordstadt",
         7, "SP", ("IB", "SOZ"), "Michael Fischer", -600, None, L, 60, "Nordstadt",
         "halbjährlich", 620,
@@ -705,7 +708,7 @@ _MEASURES: list[_MeasureSpec] = [
             _r(75, A, 5, "Landesförderung abgelehnt, Projekt eingestellt", "Anna Schmidt"),
         ),
     ),
-    _MeasureSpec(  # M-45 (on the Handlungsfeld Z-3)
+    _MeasureSpec(  # M-45 (on the level-2 goal Z-3)
         "Netzwerk Frühe Hilfen: Begleitung junger Familien",
         3, "GA", ("JA",), "Birgit Koch", -400, None, L, 50, None, "halbjährlich", 410,
         (
@@ -713,11 +716,11 @@ _MEASURES: list[_MeasureSpec] = [
             _r(90, L, 50, "Willkommensbesuche für Neugeborene in allen Stadtteilen"),
         ),
     ),
-    _MeasureSpec(  # M-46 (on the Handlungsfeld Z-4)
+    _MeasureSpec(  # M-46 (on the level-2 goal Z-4)
         "Kooperationsvereinbarung Schule–Wirtschaft",
         4, "WF", ("SA",), "Daniel Lorenz", 10, 120, P, 0, None, "quartalsweise", 15,
     ),
-    _MeasureSpec(  # M-47 (on the Handlungsfeld Z-5)
+    _MeasureSpec(  # M-47 (on the level-2 goal Z-5)
         "Integrationskonzept fortschreiben",
         5, "IB", ("BB", "SOZ"), "Anna Schmidt", -240, 50, V, 45, None, "quartalsweise", 250,
         (
@@ -725,7 +728,7 @@ _MEASURES: list[_MeasureSpec] = [
             _r(40, V, 45, "Beteiligung verlängert: Rückmeldungen aus drei Stadtteilen fehlen"),
         ),
     ),
-    _MeasureSpec(  # M-48 (on the Handlungsfeld Z-3)
+    _MeasureSpec(  # M-48 (on the level-2 goal Z-3)
         "Kita-Datenbericht für die Steuergruppe",
         3, "BB", ("JA",), "Jonas Weber", -60, 1, L, 90, None, "monatlich", 70,
         (
@@ -733,7 +736,7 @@ _MEASURES: list[_MeasureSpec] = [
             _r(5, L, 90, "Entwurf an das Jugendamt zur Abstimmung"),
         ),
     ),
-    _MeasureSpec(  # M-49 (on the Handlungsfeld Z-6)
+    _MeasureSpec(  # M-49 (on the level-2 goal Z-6)
         "Hitzewarnsystem für soziale Einrichtungen",
         6, "GA", ("SOZ", "UA"), "Birgit Koch", -100, 25, G, 20, None, "monatlich", 110,
         (
@@ -741,7 +744,7 @@ _MEASURES: list[_MeasureSpec] = [
             _r(16, G, 20, "Schnittstelle zum DWD: Vertrag mit dem Dienstleister offen"),
         ),
     ),
-    _MeasureSpec(  # M-50 (on the Handlungsfeld Z-7), nobody responsible yet
+    _MeasureSpec(  # M-50 (on the level-2 goal Z-7), nobody responsible yet
         "Mietspiegel erstellen",
         7, "SOZ", ("SP",), None, -90, 200, L, 25, None, "halbjährlich", 100,
         (_r(30, L, 25, "Erhebung durch das Institut gestartet", "Andreas Wolf"),),
@@ -901,10 +904,10 @@ def ensure_demo(session: Session, today: date) -> bool:
         session.add(Municipality(name="Musterstadt", timezone="Europe/Berlin", state="BB"))
     departments = _add_departments(session)
     people = _add_people(session, departments, today)
-    fields = {name: FieldOfAction(name=name) for name in FIELDS_OF_ACTION}
-    trends = {name: Trend(name=name) for name in TRENDS}
+    fields = _catalog(session, FieldOfAction, FIELDS_OF_ACTION)
+    trends = _catalog(session, Trend, TRENDS)
     areas = {name: PlanningArea(name=name) for name in _AREAS}
-    session.add_all([*fields.values(), *trends.values(), *areas.values()])
+    session.add_all(areas.values())
     session.flush()
     goals = _add_goals(session, fields, trends, today)
     measures = _add_measures(session, departments, people, goals, areas, today)
@@ -912,6 +915,19 @@ def ensure_demo(session: Session, today: date) -> bool:
     _add_rooms_and_meetings(session, departments, goals, measures, today)
     session.flush()
     return True
+
+
+def _catalog(session: Session, model: type[_Entry], names: list[str]) -> dict[str, _Entry]:
+    """The catalog entries migration 0003 put into every database; created only if missing."""
+    existing = {normalize(e.name): e for e in session.scalars(select(model))}
+    entries: dict[str, _Entry] = {}
+    for name in names:
+        entry = existing.get(normalize(name))
+        if entry is None:
+            entry = model(name=name)
+            session.add(entry)
+        entries[name] = entry
+    return entries
 
 
 def _add_departments(session: Session) -> dict[str, Department]:

@@ -221,15 +221,22 @@ class RoomLink(Base):
 
 
 class FieldOfAction(Base):
+    """A topic of the catalog (Handlungsfeld), not a level of the goal tree."""
+
     __tablename__ = "fields_of_action"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    # A retired entry stays on the goals that have it, but is not offered for new goals.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Trend(Base):
+    """A trend of the catalog (Demografischer Wandel, Klimawandel, …) a goal responds to."""
+
     __tablename__ = "trends"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 goal_trends = Table(
