@@ -1,4 +1,9 @@
-"""The `regelkreis` command line: chat, run, db upgrade, demo and the operator's set-up commands."""
+"""The `regelkreis` command line: chat, run, db upgrade, demo, doctor and the set-up commands.
+
+Exit statuses: 0 done, 1 a check or the environment failed (doctor, an unreachable database),
+2 bad usage or configuration, or a refusal that changed nothing; 3 a platform is served by
+another process (bot/runner.py).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
+from bot import doctor
 from bot.bootstrap import App, bootstrap, core_settings
 from bot.config import Config, ConfigError, load_config
 from bot.console import PLATFORM as CONSOLE
@@ -26,11 +34,23 @@ from handlers.admin import (
     register_person,
     room_link,
 )
+from handlers.catalogs import Catalog, add_entry, list_entries, rename_entry, retire_entry
 from handlers.context import Ambiguous, CommandError, Context, NotFound, Refused, UsageError
 from handlers.core import Incoming
 from storage.demo import DEMO_COORDINATOR, ensure_demo
 from storage.lookup import Kind
-from storage.models import ChatIdentity, Department, Person, parse_chat_id
+from storage.migrate import current_revision, upgrade
+from storage.models import (
+    Base,
+    ChatIdentity,
+    Department,
+    Goal,
+    Indicator,
+    Measure,
+    Meeting,
+    Person,
+    parse_chat_id,
+)
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("regelkreis")
@@ -39,24 +59,57 @@ OPERATOR = "operator"
 T = TypeVar("T")
 
 
+# ensure_demo's own sign that the example municipality is there: its coordination office.
+DEMO_DEPARTMENT = "BB"
+# What the example municipality consists of, as the operator is told.
+_COUNTED: list[tuple[type[Base], str, str]] = [
+    (Department, "department", "departments"),
+    (Person, "person", "people"),
+    (Goal, "goal", "goals"),
+    (Measure, "measure", "measures"),
+    (Indicator, "indicator", "indicators"),
+    (Meeting, "meeting", "meetings"),
+]
+# Rows of these make a database another municipality's (the catalogs are in every database).
+_OWN_DATA = (Department, Person, Goal, Measure)
+
+
 class CliError(Exception):
-    """Ends the program with this message and exit status 2."""
+    """Ends the program with this message and exit status 2 (or the one given)."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _config_option(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=default,
+        metavar="FILE",
+        help="configuration file (default: regelkreis.toml if present, else the embedded "
+        "defaults); before or after the command name",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help="configuration file (default: regelkreis.toml if present, else the embedded defaults)",
-    )
     parser = argparse.ArgumentParser(
         prog="regelkreis",
-        parents=[common],
         description="Regelkreis — measures, deadlines and reminders across departments, "
         "in the team chat.",
+        epilog="Exit status: 0 done, 1 a check failed (doctor) or the database is not "
+        "reachable, 2 bad usage or configuration or a refusal that changed nothing, "
+        "3 a platform is served by another process.",
     )
+    _config_option(parser, None)
+    parser.add_argument(
+        "--version", action="version", version=f"regelkreis {doctor.program_version()}"
+    )
+    # The subcommands take --config too; SUPPRESS keeps a value given before the command name
+    # from being overwritten by the subcommand's default.
+    common = argparse.ArgumentParser(add_help=False)
+    _config_option(common, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     chat = commands.add_parser(
@@ -97,13 +150,29 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", parents=[common], help="database schema")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_commands.add_parser(
-        "upgrade", parents=[common], help="upgrade the schema to the newest version"
+        "upgrade",
+        parents=[common],
+        help="create the schema, or upgrade it to the newest version",
+        description="Create the schema in a new database, or upgrade it to the newest "
+        "revision; says which it did. The bot does the same on start.",
     )
 
     commands.add_parser(
         "demo",
         parents=[common],
-        help="create the example municipality (Musterstadt) unless it exists",
+        help="create the example municipality (Musterstadt) in an empty database",
+        description="Create the example municipality Musterstadt and say what it holds. "
+        "Refuses a database with another municipality's departments, people, goals or "
+        "measures (exit status 2); says so when the example is there already.",
+    )
+
+    commands.add_parser(
+        "doctor",
+        parents=[common],
+        help="check the configuration, the database and each configured platform",
+        description="One line per check: the configuration, the database (reachable, schema "
+        "at the newest revision) and each configured platform (Matrix login, Telegram "
+        "token). Changes nothing. Exit status 0 when every check is ok, 1 otherwise.",
     )
 
     ressort = commands.add_parser("ressort", parents=[common], help="departments")
@@ -162,6 +231,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     person_add.add_argument("--language", choices=["de", "en"], help="reply language")
 
+    for name, aliases, catalog, what, example in (
+        (
+            "handlungsfeld",
+            ["field"],
+            Catalog.FIELD,
+            "fields of action (Handlungsfelder)",
+            "Gesundheit",
+        ),
+        ("trend", [], Catalog.TREND, "trends", "Fachkräftemangel"),
+    ):
+        catalog_parser = commands.add_parser(
+            name,
+            aliases=aliases,
+            parents=[common],
+            help=f"the catalog of {what}: list, add, rename, retire",
+            description=f"The catalog of {what}, the same as in chat. A retired entry stays "
+            "on its goals, but new goals can no longer choose it.",
+        )
+        catalog_parser.set_defaults(catalog=catalog)
+        actions = catalog_parser.add_subparsers(
+            dest="catalog_command", metavar="ACTION", required=True
+        )
+        actions.add_parser("list", parents=[common], help="every entry, retired ones marked")
+        add_entry_parser = actions.add_parser("add", parents=[common], help="add an entry")
+        add_entry_parser.add_argument("name", nargs="+", help=f'name, e.g. "{example}"')
+        rename = actions.add_parser("rename", parents=[common], help="rename an entry")
+        rename.add_argument("old", help="the name now (quote it when it has spaces)")
+        rename.add_argument("new", help="the new name (quote it when it has spaces)")
+        retire = actions.add_parser(
+            "retire", parents=[common], help="retire an entry (it stays on its goals)"
+        )
+        retire.add_argument("name", nargs="+", help="the entry's name")
+
     reminders = commands.add_parser(
         "reminders", parents=[common], help="reminders: run-due (one sweep and delivery, for cron)"
     )
@@ -201,32 +303,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    config: Config | None = None
     try:
-        config = load_config(args.config)
+        config = _load_config(args.config)
         return _dispatch(args, config)
-    except (ConfigError, CliError) as error:
+    except ConfigError as error:
         print(f"regelkreis: {error}", file=sys.stderr)
         return 2
+    except CliError as error:
+        print(f"regelkreis: {error}", file=sys.stderr)
+        return error.status
+    except OperationalError as error:
+        assert config is not None
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        print(
+            f"regelkreis: the database {doctor.database_label(config)} is not reachable: {reason}",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _load_config(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except OSError as error:  # a folder, or no permission (a missing file is a ConfigError)
+        raise CliError(f"{path}: cannot read the configuration file: {error.strerror}") from None
 
 
 def _dispatch(args: argparse.Namespace, config: Config) -> int:
     command = args.command or "run"
+    if command == "doctor":
+        findings = doctor.check(config)
+        for finding in findings:
+            print(finding.line)
+        return 0 if all(finding.ok for finding in findings) else 1
     if command == "db":
-        app = bootstrap(config)
-        print(f"Database schema is up to date ({config.database_url.split('@')[-1]}).")
+        print(_upgrade_schema(config))
         return 0
     if command == "demo":
-        app = bootstrap(config)
-        created = _ensure_demo(app)
-        print(
-            "Example municipality Musterstadt created."
-            if created
-            else "Example municipality Musterstadt exists already."
-        )
+        app = _bootstrap(config)
+        print(_ensure_demo(app))
         return 0
     if command in ("chat", "run"):
-        app = bootstrap(config)
+        app = _bootstrap(config)
         if getattr(args, "demo", False):
+            # Quietly: standard error and output belong to the chat (scripts read them).
             _ensure_demo(app)
         if command == "run" and (config.matrix or config.telegram):
             from bot.runner import build_transports, serve
@@ -237,18 +358,91 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
     if command == "reminders":
         from schedules.scheduler import run_due_command
 
-        return run_due_command(bootstrap(config), args.now, args.dry_run)
-    app = bootstrap(config)
+        return run_due_command(_bootstrap(config), args.now, args.dry_run)
+    app = _bootstrap(config)
     return _operator(app, args)
 
 
-def _ensure_demo(app: App) -> bool:
+def _bootstrap(config: Config) -> App:
+    """bootstrap() with the schema upgrade it does, refusing a schema newer than the program."""
+    return _upgraded(config)[0]
+
+
+def _upgraded(config: Config) -> tuple[App, str | None, str | None]:
+    """The app, and the schema revision before and after the upgrade."""
+    app = bootstrap(config, migrate=False)
+    before = current_revision(app.engine)
+    if before is not None and before not in doctor.known_revisions():
+        where = doctor.database_label(config)
+        raise CliError(f"the database {where}: {doctor.newer_schema(before)}", status=1)
+    upgrade(app.engine)
+    return app, before, current_revision(app.engine)
+
+
+def _upgrade_schema(config: Config) -> str:
+    """`db upgrade`: create or upgrade the schema, and say which."""
+    _app, before, after = _upgraded(config)
+    where = doctor.database_label(config)
+    if before is None:
+        return f"Database schema created (revision {after}) in {where}."
+    if before == after:
+        return f"Database schema is up to date (revision {after}) in {where}."
+    return f"Database schema upgraded from revision {before} to {after} in {where}."
+
+
+def _ensure_demo(app: App) -> str:
+    """Create the example municipality in an empty database; what was done, for the operator.
+
+    A database with another municipality's departments, people, goals or measures is refused
+    (CliError): the example would mix with real data, or collide with its keys.
+    """
     with app.uows(write=True) as uow:
-        created = ensure_demo(
-            uow.session, app.clock().astimezone(app.config.municipality.zone).date()
-        )
+        session = uow.session
+        if _demo_is_there(session):
+            return (
+                f"Example municipality Musterstadt exists already ({_counts(session)}); "
+                "nothing created."
+            )
+        other = _counts(session, _OWN_DATA)
+        if other:
+            raise CliError(
+                f"the database holds another municipality's data ({other}); the example "
+                "municipality Musterstadt goes into an empty database only: use another "
+                "database (--config with its own data_dir or database.url)"
+            )
+        ensure_demo(session, app.clock().astimezone(app.config.municipality.zone).date())
+        session.flush()
+        created = _counts(session)
         uow.commit()
-    return created
+    return f"Example municipality Musterstadt created: {created}."
+
+
+def _demo_is_there(session: Session) -> bool:
+    """ensure_demo's test (department BB), and its coordinator there, so that another
+    municipality's BB (a Bauamt) is not taken for the example."""
+    department = session.scalar(select(Department).where(Department.key == DEMO_DEPARTMENT))
+    if department is None:
+        return False
+    return (
+        session.scalar(
+            select(Person.id).where(
+                Person.department_id == department.id, Person.name == DEMO_COORDINATOR
+            )
+        )
+        is not None
+    )
+
+
+def _counts(session: Session, models: Sequence[type[Base]] | None = None) -> str:
+    """E.g. "10 departments, 20 people, 50 measures": the rows there are, of these kinds."""
+    parts = []
+    for model, one, many in _COUNTED:
+        if models is not None and model not in models:
+            continue
+        count = session.scalar(select(func.count()).select_from(model)) or 0
+        if count or models is None:
+            parts.append(f"{count} {one if count == 1 else many}")
+    return ", ".join(parts)
 
 
 def _chat(app: App, as_person: str | None, room: str) -> int:
@@ -302,18 +496,19 @@ def _console_identity(app: App, as_person: str | None) -> str:
 def _operator(app: App, args: argparse.Namespace) -> int:
     """The set-up commands: the same rules and audit as in chat, origin `cli`."""
 
-    def run(action: Callable[[Context], str]) -> int:
-        with app.uows(write=True) as uow:
+    def run(action: Callable[[Context], str], *, write: bool = True) -> int:
+        with app.uows(write=write) as uow:
             ctx = _cli_context(app, uow)
             try:
                 message = action(ctx)
             except UsageError as error:
                 raise CliError(error.reason or "invalid arguments") from None
             except NotFound as error:
-                hint = "; ".join(m.label for m in error.suggestions)
-                raise CliError(
-                    f"not found: {error.text}" + (f" (similar: {hint})" if hint else "")
-                ) from None
+                similar = "; ".join(m.label for m in error.suggestions)
+                hint = f" (similar: {similar})" if similar else ""
+                if not similar and error.hint:
+                    hint = f". {error.hint}"
+                raise CliError(f"not found: {error.text}{hint}") from None
             except Ambiguous as error:
                 options = "; ".join(m.label for m in error.candidates)
                 raise CliError(f"{error.text!r} is ambiguous: {options}") from None
@@ -323,6 +518,15 @@ def _operator(app: App, args: argparse.Namespace) -> int:
         print(message)
         return 0
 
+    catalog: Catalog | None = getattr(args, "catalog", None)
+    if catalog is not None:
+        if args.catalog_command == "list":
+            return run(lambda ctx: "\n".join(list_entries(ctx, catalog)), write=False)
+        if args.catalog_command == "add":
+            return run(lambda ctx: add_entry(ctx, catalog, " ".join(args.name)))
+        if args.catalog_command == "rename":
+            return run(lambda ctx: rename_entry(ctx, catalog, args.old, args.new))
+        return run(lambda ctx: retire_entry(ctx, catalog, " ".join(args.name)))
     if args.command == "ressort" and args.ressort_command == "add":
         return run(
             lambda ctx: create_department(ctx, args.key, args.name, args.alias).label + " created."

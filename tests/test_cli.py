@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.bootstrap import bootstrap
 from bot.cli import main
-from bot.config import load_config
+from bot.config import Config, load_config
 from handlers.core import Incoming
-from storage.models import AuditEntry, Department, Person, RoomLink
+from storage.db import make_engine
+from storage.migrate import head_revision, upgrade
+from storage.models import AuditEntry, Department, Measure, Person, RoomLink
 
 
 @pytest.fixture
@@ -30,7 +33,19 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert done.value.code == 0
     out = capsys.readouterr().out
-    for command in ("chat", "run", "db", "demo", "ressort", "room", "person"):
+    for command in (
+        "chat",
+        "run",
+        "db",
+        "demo",
+        "doctor",
+        "ressort",
+        "room",
+        "person",
+        "handlungsfeld",
+        "trend",
+        "reminders",
+    ):
         assert command in out
     with pytest.raises(SystemExit):
         main(["person", "add", "--help"])
@@ -41,7 +56,7 @@ def test_a_municipality_is_set_up_from_the_command_line(
     config_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run(config_file, "db", "upgrade") == 0
-    assert "up to date" in capsys.readouterr().out
+    assert "Database schema created" in capsys.readouterr().out
     assert (
         run(
             config_file,
@@ -168,3 +183,256 @@ def test_a_bad_configuration_stops_with_the_key(
     path.write_text('[municipality]\nstate = "XX"\n', encoding="utf-8")
     assert main(["db", "upgrade", "--config", str(path)]) == 2
     assert "municipality.state: unknown federal state 'XX'" in capsys.readouterr().err
+
+
+# -- the command line's own rules: --config, --version, exit statuses ------------------------
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The operator's working directory: no regelkreis.toml, and nothing may land in it."""
+    folder = tmp_path / "cwd"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def test_config_before_the_command_name_is_the_one_used(
+    config_file: Path, elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(config_file), "db", "upgrade"]) == 0
+    assert (config_file.parent / "data" / "regelkreis.db").exists()
+    assert not (elsewhere / "data").exists()
+    assert main(["--config", str(config_file), "ressort", "add", "JA", "Jugendamt"]) == 0
+    assert main(["ressort", "add", "SA", "Schulamt", "--config", str(config_file)]) == 0
+    capsys.readouterr()
+    app = bootstrap(load_config(config_file))
+    with app.uows() as uow:
+        keys = sorted(d.key for d in uow.session.execute(select(Department)).scalars())
+    assert keys == ["JA", "SA"]
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_named_config_file_that_does_not_exist_is_an_error(
+    elsewhere: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    missing = "/nonexistent.toml"
+    argv = (
+        ["--config", missing, "db", "upgrade"]
+        if where == "before"
+        else ["db", "upgrade", "--config", missing]
+    )
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        "regelkreis: /nonexistent.toml: no such configuration file"
+    ]
+    assert not (elsewhere / "data").exists()
+
+
+def test_version_prints_the_version_of_the_package(capsys: pytest.CaptureFixture[str]) -> None:
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text("utf-8"))
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"regelkreis {project['project']['version']}\n"
+
+
+# -- db upgrade says what it did ---------------------------------------------------------------
+
+
+def test_db_upgrade_says_whether_it_created_upgraded_or_found_the_schema(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head = head_revision()
+    assert run(config_file, "db", "upgrade") == 0
+    out = capsys.readouterr().out
+    assert f"Database schema created (revision {head})" in out
+    assert "up to date" not in out
+
+    assert run(config_file, "db", "upgrade") == 0
+    assert f"Database schema is up to date (revision {head})" in capsys.readouterr().out
+
+    older = tmp_database(config_file, "older")
+    engine = make_engine(older.database_url)
+    upgrade(engine, "0001")
+    engine.dispose()
+    assert main(["db", "upgrade", "--config", str(older.source)]) == 0
+    assert f"Database schema upgraded from revision 0001 to {head}" in capsys.readouterr().out
+
+
+def test_db_upgrade_on_an_unreachable_database_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "pg.toml"
+    path.write_text(
+        f'[bot]\ndata_dir = "{tmp_path / "data"}"\n'
+        '[database]\nurl = "postgresql+psycopg://regelkreis:geheim@127.0.0.1:1/test"\n',
+        encoding="utf-8",
+    )
+    assert main(["db", "upgrade", "--config", str(path)]) == 1
+    captured = capsys.readouterr()
+    [line] = captured.err.splitlines()
+    assert line.startswith(
+        "regelkreis: the database postgresql+psycopg://regelkreis:***@127.0.0.1:1/test "
+        "is not reachable: "
+    )
+    assert "geheim" not in captured.err
+
+
+def test_a_schema_newer_than_the_program_is_refused_and_left_alone(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(config_file, "db", "upgrade") == 0
+    engine = make_engine(load_config(config_file).database_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    capsys.readouterr()
+    assert run(config_file, "db", "upgrade") == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert "schema at revision 9999, which regelkreis" in line
+    assert "a newer regelkreis upgraded this database" in line
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
+            "9999"
+        )
+    engine.dispose()
+
+
+def tmp_database(config_file: Path, name: str) -> Config:
+    """Another installation beside `config_file`, with its own data folder."""
+    path = config_file.parent / f"{name}.toml"
+    path.write_text(f'[bot]\ndata_dir = "{config_file.parent / name}"\n', encoding="utf-8")
+    return load_config(path)
+
+
+# -- demo says what it did, and never mixes the example into real data -------------------------
+
+
+def test_demo_says_what_it_created_counted_from_the_database(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(config_file, "demo") == 0
+    out = capsys.readouterr().out.strip()
+    app = bootstrap(load_config(config_file))
+    with app.uows() as uow:
+        departments = len(uow.session.execute(select(Department)).all())
+        people = len(uow.session.execute(select(Person)).all())
+        measures = len(uow.session.execute(select(Measure)).all())
+    assert out.startswith(
+        f"Example municipality Musterstadt created: {departments} departments, {people} people, "
+    )
+    assert f", {measures} measures" in out
+    assert departments == 10 and measures == 50
+
+    assert run(config_file, "demo") == 0
+    assert "Example municipality Musterstadt exists already" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        ["ressort", "add", "JA", "Jugendamt"],
+        # Another municipality's Bauamt under the example coordination office's key.
+        ["ressort", "add", "BB", "Bauamt"],
+        ["person", "add", "Eva Ernst", "--rolle", "lesen"],
+    ],
+    ids=["department-JA", "department-BB", "person"],
+)
+@pytest.mark.parametrize("command", [["demo"], ["chat", "--demo"], ["run", "--demo"]])
+def test_demo_refuses_a_database_with_another_municipalitys_data(
+    config_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    setup: list[str],
+    command: list[str],
+) -> None:
+    assert run(config_file, *setup) == 0
+    capsys.readouterr()
+    assert run(config_file, *command) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [line] = captured.err.splitlines()
+    assert line.startswith("regelkreis: the database holds another municipality's data (")
+    assert "the example municipality Musterstadt goes into an empty database only" in line
+    app = bootstrap(load_config(config_file))
+    with app.uows() as uow:
+        assert len(uow.session.execute(select(Department)).all()) == (setup[0] == "ressort")
+        assert len(uow.session.execute(select(Person)).all()) == (setup[0] == "person")
+        assert uow.session.execute(select(Measure)).first() is None
+
+
+# -- the catalogs of fields of action and trends ---------------------------------------------
+
+
+def test_fields_of_action_are_listed_added_renamed_and_retired(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(config_file, "handlungsfeld", "list") == 0
+    seven = ["Arbeit", "Bildung", "Integration", "Kultur", "Soziales", "Umwelt", "Wohnen"]
+    assert capsys.readouterr().out.splitlines() == seven
+
+    assert run(config_file, "handlungsfeld", "add", "Gesundheit") == 0
+    assert capsys.readouterr().out == "Field of action created: Gesundheit\n"
+    assert run(config_file, "handlungsfeld", "rename", "Umwelt", "Umwelt und Klima") == 0
+    assert capsys.readouterr().out == "Field of action renamed: Umwelt → Umwelt und Klima\n"
+    assert run(config_file, "field", "retire", "Kultur") == 0
+    assert capsys.readouterr().out == (
+        "Field of action retired: Kultur — stays on 0 goals, no longer offered for new goals.\n"
+    )
+    assert run(config_file, "handlungsfeld", "list") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "Arbeit",
+        "Bildung",
+        "Gesundheit",
+        "Integration",
+        "Soziales",
+        "Umwelt und Klima",
+        "Wohnen",
+        "Kultur (retired)",
+    ]
+
+    app = bootstrap(load_config(config_file))
+    with app.uows() as uow:
+        audit = uow.session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars().all()
+        assert [(e.action, e.origin_platform) for e in audit] == [
+            ("create", "cli"),
+            ("rename", "cli"),
+            ("retire", "cli"),
+        ]
+
+
+def test_trends_take_the_same_verbs(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(config_file, "trend", "add", "Fachkräftemangel") == 0
+    assert capsys.readouterr().out == "Trend created: Fachkräftemangel\n"
+    assert run(config_file, "trend", "rename", "Fachkräftemangel", "Fachkräftesicherung") == 0
+    assert capsys.readouterr().out == "Trend renamed: Fachkräftemangel → Fachkräftesicherung\n"
+    assert run(config_file, "trend", "retire", "Demokratie") == 0
+    capsys.readouterr()
+    assert run(config_file, "trend", "list") == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert "Fachkräftesicherung" in listed
+    assert listed[-1] == "Demokratie (retired)"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["handlungsfeld", "add", "bildung"], "The field of action “Bildung” exists already."),
+        (["handlungsfeld", "retire", "Sport"], "not found: Sport. Fields of action: Arbeit, "),
+        (["handlungsfeld", "rename", "Bildung", "Wohnen"], "“Wohnen” exists already."),
+        (["trend", "add", "Klima, Wandel"], "No comma in the name."),
+    ],
+)
+def test_bad_catalog_input_is_exit_2_and_changes_nothing(
+    config_file: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert run(config_file, *args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [line] = captured.err.splitlines()
+    assert line.startswith("regelkreis: ")
+    assert message in line
+    app = bootstrap(load_config(config_file))
+    with app.uows() as uow:
+        assert uow.session.execute(select(AuditEntry)).first() is None
