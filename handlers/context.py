@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from handlers.core import Incoming, Language
 from handlers.i18n import t
-from storage.lookup import Kind, Match, NameLookup
+from storage.lookup import How, Kind, Match, NameLookup, Resolution, id_shape
 from storage.models import AuditEntry, Department, Goal, Measure, Person, Role, RoomLink
 from storage.uow import UnitOfWork
 
@@ -36,7 +35,51 @@ class CoreSettings:
     reminders: ReminderRules | None = None
 
 
-_ID = re.compile(r"^([MZGS])-?(\d+)$", re.IGNORECASE)
+# How each kind is named in a refusal: with its article, negated, and in the plural.
+_KIND_WORDS: dict[Kind, tuple[str, str, str, str, str, str]] = {
+    Kind.MEASURE: (
+        "eine Maßnahme",
+        "keine Maßnahme",
+        "Maßnahmen",
+        "a measure",
+        "a measure",
+        "measures",
+    ),
+    Kind.GOAL: ("ein Ziel", "kein Ziel", "Ziele", "a goal", "a goal", "goals"),
+    Kind.MEETING: (
+        "eine Sitzung",
+        "keine Sitzung",
+        "Sitzungen",
+        "a meeting",
+        "a meeting",
+        "meetings",
+    ),
+    Kind.INDICATOR: (
+        "eine Kennzahl",
+        "keine Kennzahl",
+        "Kennzahlen",
+        "an indicator",
+        "an indicator",
+        "indicators",
+    ),
+    Kind.PERSON: ("eine Person", "keine Person", "Personen", "a person", "a person", "people"),
+    Kind.DEPARTMENT: (
+        "ein Ressort",
+        "kein Ressort",
+        "Ressorts",
+        "a department",
+        "a department",
+        "departments",
+    ),
+    Kind.AREA: (
+        "ein Planungsraum",
+        "kein Planungsraum",
+        "Planungsräume",
+        "a planning area",
+        "a planning area",
+        "planning areas",
+    ),
+}
 
 
 class CommandError(Exception):
@@ -87,6 +130,10 @@ class Context:
     settings: CoreSettings
     lookup: NameLookup
     room: RoomLink | None
+    # The command changes data: references follow the stricter rules for writes (§2).
+    writes: bool = False
+    # References resolved from a fragment or a typo, named in the reply of a write.
+    inferred: list[tuple[str, Match]] = field(default_factory=list)
 
     @property
     def session(self) -> Session:
@@ -111,29 +158,61 @@ class Context:
         return german if self.lang == "de" else english
 
     def resolve(self, text: str, kinds: Collection[Kind], *, start: int = 0, end: int = 0) -> Match:
-        """Resolve a reference or raise NotFound / Ambiguous (with the span, for picking)."""
-        resolution = self.lookup.resolve(self.session, text, kinds)
+        """Resolve a reference or raise NotFound / Ambiguous (with the span, for picking) or
+        Refused (an id of another kind)."""
+        resolution = self.lookup.resolve(
+            self.session, text, kinds, write=self.writes, pins=self.incoming.pins
+        )
         if resolution.match is not None:
+            if resolution.match.how in (How.FRAGMENT, How.FUZZY):
+                self.inferred.append((text.strip(), resolution.match))
             return resolution.match
+        if resolution.wrong_kind is not None or resolution.unknown_id:
+            raise Refused(self._wrong_kind(text, kinds, resolution))
         if resolution.ambiguous:
             raise Ambiguous(text, start, end, resolution.candidates, resolution.more)
         hint = None if resolution.candidates else self._not_found_hint(text, kinds)
         raise NotFound(text, resolution.candidates, hint)
 
+    def _wrong_kind(self, text: str, kinds: Collection[Kind], resolution: Resolution) -> str:
+        """`Z-1 ist ein Ziel, keine Maßnahme.` — an id is that id, never something else."""
+        shape = id_shape(text)
+        assert shape is not None
+        ref = f"{shape[0]}-{shape[1]}"
+        german = self.lang == "de"
+        if resolution.unknown_id:
+            known = self.de_en(
+                "M-… Maßnahme, Z-… Ziel, S-… Sitzung", "M-… measure, Z-… goal, S-… meeting"
+            )
+            return self.de_en(
+                f"„{text.strip()}“ ist keine Kennung, die ich kenne: {known}.",
+                f"“{text.strip()}” is not an id I know: {known}.",
+            )
+        kind = resolution.wrong_kind
+        assert kind is not None
+        expected = [k for k in _KIND_WORDS if k in kinds]
+        if german:
+            negated = " und ".join(_KIND_WORDS[k][1] for k in expected)
+            if resolution.wrong_kind_exists:
+                return f"{ref} ist {_KIND_WORDS[kind][0]}, {negated}."
+            return f"{ref} ist {negated}: {shape[0]}-… sind {_KIND_WORDS[kind][2]}."
+        negated = " or ".join(_KIND_WORDS[k][4] for k in expected).replace(" or a ", " or ")
+        if resolution.wrong_kind_exists:
+            return f"{ref} is {_KIND_WORDS[kind][3]}, not {negated}."
+        return f"{ref} is not {negated}: {shape[0]}-… are {_KIND_WORDS[kind][5]}."
+
     def _not_found_hint(self, text: str, kinds: Collection[Kind]) -> str | None:
         """Nothing similar: say what exists, so the next try can succeed."""
-        by_id = _ID.match(text.replace(" ", ""))
-        if by_id is not None:
-            prefix = by_id.group(1).upper()
+        shape = id_shape(text)
+        if shape is not None:
             numbered = {"M": (Kind.MEASURE, Measure.id), "Z": (Kind.GOAL, Goal.id)}
-            kind, column = numbered.get("Z" if prefix == "G" else prefix, (None, None))
+            kind, column = numbered.get(shape[0], (None, None))
             if kind in kinds and column is not None:
                 highest = self.session.execute(select(func.max(column))).scalar()
-                ref = "M" if kind is Kind.MEASURE else "Z"
                 if highest:
                     return self.de_en(
-                        f"Die höchste Nummer ist {ref}-{highest}.",
-                        f"The highest number is {ref}-{highest}.",
+                        f"Die höchste Nummer ist {shape[0]}-{highest}.",
+                        f"The highest number is {shape[0]}-{highest}.",
                     )
         if set(kinds) == {Kind.DEPARTMENT}:
             keys = self.session.execute(select(Department.key).order_by(Department.id)).scalars()

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from storage.lookup import Pin
+
 Language = Literal["de", "en"]
 
 
@@ -33,6 +35,10 @@ class Incoming:
     shown: ShownVersion | None = None
     sender_name: str | None = None
     is_direct: bool = False
+    # The platform id of the message this one replies to (a reply to a numbered list picks).
+    reply_to: str | None = None
+    # Set by a numbered pick: the chosen candidates, resolved before anything else.
+    pins: tuple[Pin, ...] = ()
 
     @property
     def sender_address(self) -> str:

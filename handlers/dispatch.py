@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import uuid
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import ColumnElement, Insert, delete, insert, select
+from sqlalchemy import ColumnElement, Insert, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,7 @@ from handlers.context import (
 )
 from handlers.core import Clock, Incoming, Language, Reply, system_clock
 from handlers.i18n import t
-from storage.lookup import NameLookup
+from storage.lookup import Kind, NameLookup, Pin
 from storage.models import (
     ChatIdentity,
     PendingChoice,
@@ -154,8 +155,26 @@ class Dispatcher:
 
         found = self.registry.find(text)
         command, args_at = found if found else (None, 0)
+        # Another command than a pick: a bare number no longer picks from an earlier list.
+        supersede = [picked is None]
+        try:
+            return self._run(incoming, text, command, args_at, claim, supersede)
+        finally:
+            if supersede[0]:
+                self._supersede_choice(incoming)
+
+    def _run(
+        self,
+        incoming: Incoming,
+        text: str,
+        command: Command | None,
+        args_at: int,
+        claim: Claim | None,
+        supersede: list[bool],
+    ) -> Reply:
         with self.uows(write=bool(command and command.writes)) as uow:
             person, is_admin, room = self._identify(uow.session, incoming)
+            supersede[0] = supersede[0] and self._has_open_choice(uow.session, incoming)
             lang = self._language(person, room)
             if (
                 person is None
@@ -203,6 +222,7 @@ class Dispatcher:
                 settings=self.settings,
                 lookup=self.lookup,
                 room=room,
+                writes=command.writes,
             )
             if claim is not None and command.writes:
                 try:
@@ -214,11 +234,13 @@ class Dispatcher:
                 args = parse_args(text[args_at:], command.options, offset=args_at)
                 reply = command.handler(context, args)
                 if command.writes:
+                    _name_inferred(context, reply)
                     uow.commit()
                     if claim is not None:
                         claim.recorded = True
             except Ambiguous as ambiguous:
                 uow.rollback()
+                supersede[0] = False  # the new list replaces the old one
                 return self._ask_to_pick(incoming, text, ambiguous, lang)
             except CommandError as error:
                 uow.rollback()
@@ -296,7 +318,10 @@ class Dispatcher:
         typed = fold(name)
         choices: dict[str, str] = {}
         for command in self.registry.commands:
-            for spelling in (*command.de, *command.en, command.ascii):
+            # Suggestions in the reader's language, from names in that language: the English
+            # "field" is no hint for a German "meld".
+            spellings = (*command.de, command.ascii) if lang == "de" else command.en
+            for spelling in spellings:
                 choices.setdefault(fold(spelling), command.name(lang))
         best = process.extract(typed, list(choices), scorer=fuzz.ratio, limit=8, score_cutoff=60)
         # Also offer commands the typed word starts ("ziel" for "zielbaum").
@@ -358,7 +383,11 @@ class Dispatcher:
                     command_text=text,
                     span_start=ambiguous.start,
                     span_end=ambiguous.end,
-                    candidates=[m.ref for m in ambiguous.candidates],
+                    candidates=[
+                        [self.lookup.pick_ref(uow.session, m), m.kind.value, m.id]
+                        for m in ambiguous.candidates
+                    ],
+                    pins=[[p.text, p.kind.value, p.id] for p in incoming.pins],
                     created_at=self.clock(),
                 )
             )
@@ -369,7 +398,11 @@ class Dispatcher:
         return Reply.text(t(lang, "ambiguous", text=ambiguous.text), *lines, outcome="ambiguous")
 
     def _apply_pick(self, incoming: Incoming, text: str) -> Incoming | Reply | None:
-        """A bare number after a candidate list re-runs the command with that candidate."""
+        """A bare number after a candidate list re-runs the command with that candidate.
+
+        Only right after the list (the sender's previous command in this room) or as a reply
+        to the list message, and within PICK_EXPIRY; otherwise the number is no pick at all.
+        """
         found = _PICK.match(text)
         if not found:
             return None
@@ -379,6 +412,13 @@ class Dispatcher:
             ).scalar_one_or_none()
             if pending is None:
                 return None
+            replied_to_list = (
+                incoming.reply_to is not None and incoming.reply_to == pending.list_message_id
+            )
+            if pending.superseded and not replied_to_list:
+                return None
+            if incoming.reply_to is not None and pending.list_message_id and not replied_to_list:
+                return None  # a reply to some other message
             if pending.created_at < self.clock() - PICK_EXPIRY:
                 # A number long after the list is more likely meant otherwise.
                 uow.session.delete(pending)
@@ -391,21 +431,46 @@ class Dispatcher:
                 return Reply.text(
                     t(lang, "pick_invalid", n=len(pending.candidates)), outcome="usage"
                 )
-            chosen = str(pending.candidates[number - 1])
+            chosen = pending.candidates[number - 1]
+            pins = [Pin(str(p[0]), Kind(p[1]), int(p[2])) for p in pending.pins or []]
+            if isinstance(chosen, list):
+                replacement = str(chosen[0])
+                pins.append(Pin(replacement.strip('"„“'), Kind(chosen[1]), int(chosen[2])))
+            else:  # a list written before picks carried their entity
+                replacement = str(chosen)
             original = pending.command_text
+            span_start, span_end = pending.span_start, pending.span_end
             uow.session.delete(pending)
             uow.commit()
-        new_text = original[: pending.span_start] + chosen + original[pending.span_end :]
-        return Incoming(
-            platform=incoming.platform,
-            room_id=incoming.room_id,
-            sender_id=incoming.sender_id,
-            text=new_text,
-            message_id=incoming.message_id,
-            shown=incoming.shown,
-            sender_name=incoming.sender_name,
-            is_direct=incoming.is_direct,
+        new_text = original[:span_start] + replacement + original[span_end:]
+        return dataclasses.replace(incoming, text=new_text, pins=tuple(pins), reply_to=None)
+
+    def remember_list(self, incoming: Incoming, list_message_id: str) -> None:
+        """The platform id of the bot's numbered list, so a reply to it picks (adapters)."""
+        with self.uows(write=True) as uow:
+            uow.session.execute(
+                update(PendingChoice)
+                .where(*self._pending_where(incoming))
+                .values(list_message_id=list_message_id)
+            )
+            uow.commit()
+
+    def _has_open_choice(self, session: Session, incoming: Incoming) -> bool:
+        return (
+            session.execute(
+                select(PendingChoice.id).where(
+                    *self._pending_where(incoming), PendingChoice.superseded.is_(False)
+                )
+            ).first()
+            is not None
         )
+
+    def _supersede_choice(self, incoming: Incoming) -> None:
+        with self.uows(write=True) as uow:
+            uow.session.execute(
+                update(PendingChoice).where(*self._pending_where(incoming)).values(superseded=True)
+            )
+            uow.commit()
 
     @staticmethod
     def _pending_where(incoming: Incoming) -> tuple[ColumnElement[bool], ...]:
@@ -425,6 +490,17 @@ class Dispatcher:
                     uow.commit()
         except OperationalError:
             log.warning("could not record last platform of person %s", person_id)
+
+
+def _name_inferred(context: Context, reply: Reply) -> None:
+    """A write on a fragment or a typo names what it acted on (PRODUCT.md §2)."""
+    lines = []
+    for typed, match in context.inferred:
+        line = context.de_en(f"„{typed}“ = {match.label}", f"“{typed}” = {match.label}")
+        if line not in lines:
+            lines.append(line)
+    if lines and reply.outcome == "ok":
+        reply.add(*lines)
 
 
 def _unclosed(lang: Language) -> str:

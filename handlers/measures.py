@@ -14,8 +14,8 @@ from handlers.core import Language, Reply, ShownVersion
 from handlers.dates import parse_date, take_date
 from handlers.i18n import STATUS_WORDS, fmt_date, status_name, t
 from handlers.status import describe_change
-from handlers.views import measure_line, quick_answers
-from storage.intervals import DEFAULT_INTERVAL, parse_interval
+from handlers.views import measure_line, person_name, quick_answers
+from storage.intervals import DEFAULT_INTERVAL, interval_name, parse_interval
 from storage.lookup import Kind, Match
 from storage.models import (
     AuditEntry,
@@ -57,7 +57,9 @@ NEW_OPTIONS = {
     "start": "start",
     "beginn": "start",
 }
-_PERCENT = re.compile(r"^(\d{1,3})\s?%$")
+_PERCENT = re.compile(r"^(\d{1,3})%?$")
+# What is meant as a percentage, good or bad: `70%`, `70`, `-5%`, `50,5%`, `NaN%`.
+_PERCENT_LIKE = re.compile(r"^(?:[-+]?\d+(?:[.,]\d+)?%?|.*%)$")
 
 
 def _span(tokens: list[Token]) -> tuple[str, int, int]:
@@ -100,6 +102,23 @@ def _date_option(ctx: Context, token: Token, args: Args | None = None) -> date:
                 f"„{token.text}“ ist kein Datum, das ich verstehe.",
                 f"“{token.text}” is not a date I understand.",
             )
+        )
+    return value
+
+
+def _status_word_en(status: MeasureStatus) -> str:
+    """The English status word as typed in a command (`in_progress`, `at_risk`)."""
+    return {MeasureStatus.IN_PROGRESS: "in_progress", MeasureStatus.AT_RISK: "at_risk"}.get(
+        status, status_name(status, "en")
+    )
+
+
+def deadline_option(ctx: Context, token: Token, args: Args | None = None) -> date:
+    """`frist:` as `neu`, `frist` and `beschluss` read it: a date, and not in the past."""
+    value = _date_option(ctx, token, args)
+    if value < ctx.today:
+        raise UsageError(
+            ctx.de_en("Die Frist liegt in der Vergangenheit.", "The deadline is in the past.")
         )
     return value
 
@@ -201,7 +220,7 @@ def _bump(measure: Measure) -> None:
 def new_measure(ctx: Context, args: Args) -> Reply:
     # Dates first: a date of several words (`frist:Ende März`) is not part of the title.
     dates = {
-        key: _date_option(ctx, args.options[key], args)
+        key: (deadline_option if key == "deadline" else _date_option)(ctx, args.options[key], args)
         for key in ("deadline", "start")
         if key in args.options
     }
@@ -240,10 +259,6 @@ def new_measure(ctx: Context, args: Args) -> Reply:
             measure.evaluation_interval = goal.evaluation_interval
     if "deadline" in options:
         measure.deadline = dates["deadline"]
-        if measure.deadline < ctx.today:
-            raise UsageError(
-                ctx.de_en("Die Frist liegt in der Vergangenheit.", "The deadline is in the past.")
-            )
     if "start" in options:
         measure.start = dates["start"]
     if "responsible" in options:
@@ -352,7 +367,7 @@ def assign(ctx: Context, args: Args) -> Reply:
                 )
             )
         measure.responsible = person
-        assignee = person.name
+        assignee = person_name(ctx.session, person)
     else:
         department = ctx.session.get(Department, target.id)
         assert department is not None
@@ -429,7 +444,7 @@ def _notify_assignee(ctx: Context, measure: Measure, person: Person) -> bool:
             measure_id=measure.id,
             text=_assignment_text(ctx, measure, lang),
             quick_answers=[
-                qa.__dict__ for qa in quick_answers(measure, "en" if lang == "en" else "de")
+                qa.__dict__ for qa in quick_answers(measure, "en" if lang == "en" else "de", person)
             ],
             due_at=ctx.now,
             created_at=ctx.now,
@@ -491,25 +506,14 @@ def _note(ctx: Context, tokens: list[Token]) -> str | None:
 
 
 def report(ctx: Context, args: Args) -> Reply:
+    """`melden <maßnahme> [status] [NN%] [notiz]`: only the words right after the reference
+    are read as status and percentage (PRODUCT.md §2); the rest is the note, verbatim."""
     if not args.words:
         raise UsageError()
     first = args.words[0]
     match = _resolve_token(ctx, first, [Kind.MEASURE])
-    new_status: MeasureStatus | None = None
-    progress: int | None = None
-    note_words: list[Token] = []
-    for token in args.words[1:]:
-        word = token.text.casefold()
-        percent = _PERCENT.match(word)
-        if not note_words and new_status is None and word in STATUS_WORDS and not token.quoted:
-            new_status = STATUS_WORDS[word]
-        elif not note_words and progress is None and percent:
-            progress = int(percent.group(1))
-            if progress > 100:
-                raise UsageError(ctx.de_en("Fortschritt: 0 bis 100 %.", "Progress: 0 to 100 %."))
-        else:
-            note_words.append(token)
-    note = _note(ctx, note_words)
+    new_status, progress, used = read_status_and_progress(ctx, args.words[1:])
+    note = _note(ctx, args.words[1 + used :])
     if new_status is None and progress is None and note is None:
         raise UsageError(
             ctx.de_en(
@@ -518,6 +522,42 @@ def report(ctx: Context, args: Args) -> Reply:
             )
         )
     return _apply_report(ctx, match.id, new_status, progress, note, action="report")
+
+
+def read_status_and_progress(
+    ctx: Context, tokens: list[Token]
+) -> tuple[MeasureStatus | None, int | None, int]:
+    """A status and a percentage (either order) at the start of `tokens`, and how many
+    tokens they took. A word meant as a percentage that is not a whole number 0–100 is an
+    error, not a note."""
+    new_status: MeasureStatus | None = None
+    progress: int | None = None
+    used = 0
+    while used < len(tokens) and (new_status is None or progress is None):
+        token = tokens[used]
+        word = token.text.casefold()
+        if token.quoted:
+            break
+        if new_status is None and word in STATUS_WORDS:
+            new_status = STATUS_WORDS[word]
+            used += 1
+            continue
+        if progress is not None or not _PERCENT_LIKE.match(word):
+            break
+        typed = token.text
+        used += 1
+        if used < len(tokens) and tokens[used].text == "%" and "%" not in word:
+            typed, used = f"{typed} %", used + 1  # "70 %", typed with a space
+        percent = _PERCENT.match(word)
+        if percent is None or int(percent.group(1)) > 100:
+            raise UsageError(
+                ctx.de_en(
+                    f"„{typed}“ ist kein Fortschritt: eine ganze Zahl von 0 bis 100, z. B. 70%.",
+                    f"“{typed}” is not a progress: a whole number from 0 to 100, e.g. 70%.",
+                )
+            )
+        progress = int(percent.group(1))
+    return new_status, progress, used
 
 
 def done(ctx: Context, args: Args) -> Reply:
@@ -555,6 +595,23 @@ def _apply_report(
                 f"{measure.ref} ist bereits erledigt. Eine Notiz dazu: melden {measure.ref} "
                 "<notiz>",
                 f"{measure.ref} is already done. To add a note: update {measure.ref} <note>",
+            )
+        )
+    if (
+        measure.status is MeasureStatus.DONE
+        and new_status is not None
+        and not new_status.is_closed
+        and progress is None
+        and measure.progress == 100
+    ):
+        # Reopened at 100 % it would read "laufend, 100 %": ask how far it really is.
+        raise Refused(
+            ctx.de_en(
+                f"{measure.ref} war erledigt (100 %); zum Wiederaufnehmen bitte auch den "
+                f"Fortschritt angeben, z. B. melden {measure.ref} "
+                f"{status_name(new_status, 'de')} 80%.",
+                f"{measure.ref} was done (100 %); to reopen it please give the progress too, "
+                f"e.g. update {measure.ref} {_status_word_en(new_status)} 80%.",
             )
         )
     if measure.status.is_closed and new_status is None and progress is not None:
@@ -610,6 +667,14 @@ def _apply_report(
         else ctx.de_en(f"Bericht zu {measure.ref} gespeichert", f"Report on {measure.ref} saved")
     )
     lines = [measure_line(measure, ctx.today, ctx.lang)]
+    if measure.progress < old_progress:
+        # A drop is applied, and said, so that a typo (40 for 80) is seen at once.
+        lines.append(
+            ctx.de_en(
+                f"Fortschritt {old_progress} % → {measure.progress} %",
+                f"Progress {old_progress} % → {measure.progress} %",
+            )
+        )
     if note:
         lines.append(ctx.de_en(f"„{note}“", f"“{note}”"))
     reply = Reply.text(*lines, heading=heading)
@@ -678,3 +743,194 @@ def deadline(ctx: Context, args: Args) -> Reply:
     )
     reply.subject = ShownVersion(measure.id, measure.version)
     return reply
+
+
+# -- ändern -------------------------------------------------------------------------------
+
+EDIT_OPTIONS = {
+    "titel": "title",
+    "title": "title",
+    "beschreibung": "description",
+    "description": "description",
+    "ziel": "goal",
+    "goal": "goal",
+    "raum": "area",
+    "planungsraum": "area",
+    "stadtteil": "area",
+    "area": "area",
+    "intervall": "interval",
+    "interval": "interval",
+    "beginn": "start",
+    "start": "start",
+    # Fields with a command of their own: recognised, to say which command changes them.
+    "frist": "deadline",
+    "deadline": "deadline",
+    "ressort": "department",
+    "department": "department",
+    "verantwortlich": "responsible",
+    "responsible": "responsible",
+    "status": "status",
+    "fortschritt": "status",
+    "progress": "status",
+}
+# `ziel:-` and the like remove a goal, planning area, description or start.
+_CLEAR = {"-", "–", "keins", "keine", "kein", "none"}
+
+
+def edit(ctx: Context, args: Args) -> Reply:
+    """`ändern <maßnahme> titel: beschreibung: ziel: raum: intervall: beginn:`."""
+    if not args.words:
+        raise UsageError()
+    options = args.options
+    elsewhere = {
+        "deadline": ctx.de_en("frist <maßnahme> <datum> <begründung>", "deadline …"),
+        "department": ctx.de_en("zuweisen <maßnahme> an <ressort>", "assign … to <department>"),
+        "responsible": ctx.de_en("zuweisen <maßnahme> an <person>", "assign … to <person>"),
+        "status": ctx.de_en("melden <maßnahme> <status> <NN%>", "update <measure> <status> <NN%>"),
+    }
+    for key, command in elsewhere.items():
+        if key in options:
+            raise UsageError(
+                ctx.de_en(
+                    f"Das ändert ein eigener Befehl: {command}",
+                    f"That has its own command: {command}",
+                )
+            )
+    if len(args.words) > 1:
+        extra = " ".join(w.text for w in args.words[1:])
+        raise UsageError(
+            ctx.de_en(
+                f'„{extra}“: bitte als Feld angeben, z. B. titel:"…".',
+                f'“{extra}”: please give it as a field, e.g. title:"…".',
+            )
+        )
+    if not options:
+        raise UsageError(ctx.de_en("Was soll sich ändern?", "What should change?"))
+    match = _resolve_token(ctx, args.words[0], [Kind.MEASURE])
+    # References and values first, so that a bad one leaves the measure as it was.
+    changes: dict[str, Any] = {}
+    if "title" in options:
+        title = " ".join(options["title"].text.split())
+        if len(title) < 3:
+            raise UsageError(ctx.de_en("Der Titel ist zu kurz.", "The title is too short."))
+        changes["title"] = title
+    if "description" in options:
+        text = options["description"].text.strip()
+        changes["description"] = None if text in _CLEAR else text
+    if "goal" in options:
+        token = options["goal"]
+        changes["goal"] = (
+            None
+            if token.text.strip().casefold() in _CLEAR
+            else ctx.session.get(Goal, _resolve_token(ctx, token, [Kind.GOAL]).id)
+        )
+    if "area" in options:
+        token = options["area"]
+        changes["area"] = (
+            None if token.text.strip().casefold() in _CLEAR else _planning_area(ctx, token)
+        )
+    if "interval" in options:
+        interval = parse_interval(options["interval"].text)
+        if interval is None:
+            raise UsageError(
+                ctx.de_en(
+                    "Intervall: monatlich, quartalsweise, halbjährlich, jährlich oder „6 Wochen“.",
+                    "Interval: monthly, quarterly, half-yearly, yearly or “6 weeks”.",
+                )
+            )
+        changes["interval"] = interval
+    if "start" in options:
+        token = options["start"]
+        changes["start"] = (
+            None if token.text.strip().casefold() in _CLEAR else _date_option(ctx, token)
+        )
+    measure = _lock_measure(ctx, match.id)
+    _check_version(ctx, measure)
+    before = _edit_snapshot(measure)
+    lines: list[str] = []
+    created_area = None
+    if "title" in changes:
+        measure.title = changes["title"]
+    if "description" in changes:
+        measure.description = changes["description"]
+    if "goal" in changes:
+        measure.goal = changes["goal"]
+    if "area" in changes:
+        area = changes["area"]
+        if area is None:
+            measure.planning_area = None
+        else:
+            measure.planning_area, is_new = area
+            created_area = measure.planning_area.name if is_new else None
+    if "interval" in changes:
+        measure.evaluation_interval = changes["interval"]
+    if "start" in changes:
+        measure.start = changes["start"]
+    after = _edit_snapshot(measure)
+    changed = [key for key in after if after[key] != before[key]]
+    if not changed:
+        return Reply.text(
+            ctx.de_en(
+                f"{measure.ref} ist schon so; nichts geändert.",
+                f"{measure.ref} is like that already; nothing changed.",
+            )
+        )
+    _bump(measure)
+    ctx.session.flush()
+    ctx.audit(
+        "edit",
+        "measure",
+        measure.id,
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
+        version=measure.version,
+    )
+    for key in changed:
+        label = _EDIT_LABELS[key][0 if ctx.lang == "de" else 1]
+        lines.append(f"{label}: {_shown(ctx, key, before[key])} → {_shown(ctx, key, after[key])}")
+    if created_area is not None:
+        lines.append(
+            ctx.de_en(
+                f"Neuer Planungsraum „{created_area}“ angelegt.",
+                f"New planning area “{created_area}” created.",
+            )
+        )
+    lines.append(measure_line(measure, ctx.today, ctx.lang))
+    reply = Reply.text(
+        *lines, heading=ctx.de_en(f"Geändert: {measure.ref}", f"Changed: {measure.ref}")
+    )
+    reply.subject = ShownVersion(measure.id, measure.version)
+    return reply
+
+
+_EDIT_LABELS = {
+    "title": ("Titel", "Title"),
+    "description": ("Beschreibung", "Description"),
+    "goal": ("Ziel", "Goal"),
+    "planning_area": ("Planungsraum", "Planning area"),
+    "evaluation_interval": ("Intervall", "Interval"),
+    "start": ("Beginn", "Start"),
+}
+
+
+def _edit_snapshot(measure: Measure) -> dict[str, Any]:
+    """The fields `ändern` changes, as the audit keeps them (and the history shows them)."""
+    return {
+        "title": measure.title,
+        "description": measure.description,
+        "goal": measure.goal.ref if measure.goal else None,
+        "planning_area": measure.planning_area.name if measure.planning_area else None,
+        "evaluation_interval": measure.evaluation_interval,
+        "start": measure.start.isoformat() if measure.start else None,
+    }
+
+
+def _shown(ctx: Context, key: str, value: Any) -> str:
+    if value is None:
+        return "–"
+    if key == "start":
+        return fmt_date(date.fromisoformat(value), ctx.lang)
+    if key == "evaluation_interval":
+        return interval_name(value, ctx.lang)
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "…"

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from handlers.args import Args, Token
 from handlers.context import Context, Refused, UsageError
 from handlers.core import Block, Language, Reply
-from handlers.dates import parse_date, take_date
+from handlers.dates import take_date
 from handlers.i18n import STATUS_WORDS, fmt_date, fmt_number, status_name
+from handlers.measures import deadline_option
 from handlers.views import LIST_LIMIT, measure_line
 from schedules.rules import ReminderRules
 from storage.intervals import parse_interval
@@ -535,13 +536,15 @@ def new_meeting(ctx: Context, args: Args) -> Reply:
     if len(args.words) < 3:
         raise UsageError()
     starts_at, used = _take_when(ctx, args.words)
-    title = " ".join(w.text for w in args.words[used:]).strip()
-    if len(title) < 3:
-        raise UsageError(ctx.de_en("Der Titel fehlt.", "The title is missing."))
     if starts_at <= ctx.now:
         raise UsageError(
             ctx.de_en("Die Sitzung liegt in der Vergangenheit.", "The meeting is in the past.")
         )
+    title = " ".join(w.text for w in args.words[used:]).strip()
+    if not title:
+        raise UsageError(ctx.de_en("Der Titel fehlt.", "The title is missing."))
+    if len(title) < 3:
+        raise UsageError(ctx.de_en("Der Titel ist zu kurz.", "The title is too short."))
     options = args.options
     meeting = Meeting(title=title, starts_at=starts_at, body=None)
     if "body" in options:
@@ -750,14 +753,8 @@ def _apply_decision_options(
         )
     new_deadline = None
     if "deadline" in options:
-        new_deadline = parse_date(options["deadline"].text, ctx.today)
-        if new_deadline is None:
-            raise UsageError(
-                ctx.de_en(
-                    f"„{options['deadline'].text}“ ist kein Datum, das ich verstehe.",
-                    f"“{options['deadline'].text}” is not a date I understand.",
-                )
-            )
+        # The rules of `frist`: any date form of §2, and never in the past.
+        new_deadline = deadline_option(ctx, options["deadline"])
     new_status = None
     if "status" in options:
         new_status = STATUS_WORDS.get(options["status"].text.casefold())

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from handlers import absence, account, admin, goals, measures, meetings, reminders, status
+from handlers import (
+    absence,
+    account,
+    admin,
+    catalogs,
+    directory,
+    goals,
+    measures,
+    meetings,
+    reminders,
+    status,
+)
 from handlers.commands import Access, Command, Registry
 
 
@@ -101,7 +112,7 @@ def build_registry() -> Registry:
             ),
             (
                 'neu "Sprachcafé für Eltern" ressort:JA frist:31.03.2027 '
-                'verantwortlich:"Max Müller"',
+                'verantwortlich:"Markus Becker"',
                 'new "Language café for parents" department:JA deadline:2027-03-31',
             ),
             ("Maßnahme anlegen", "create a measure"),
@@ -133,7 +144,7 @@ def build_registry() -> Registry:
             Access.COORDINATION,
             measures.assign,
             ("zuweisen <maßnahme> an <person|ressort>", "assign <measure> to <person|department>"),
-            ('zuweisen M-12 an "Max Müller"', "assign M-12 to JA"),
+            ('zuweisen M-12 an "Julia Richter"', "assign M-12 to JA"),
             (
                 "Verantwortliche Person oder federführendes Ressort setzen (benachrichtigt)",
                 "set the responsible person or lead department (notifies them)",
@@ -165,6 +176,28 @@ def build_registry() -> Registry:
             ("erledigt M-12 Abschlussbericht liegt vor", "done M-12 final report filed"),
             ("als erledigt melden", "mark done"),
             writes=True,
+        ),
+        Command(
+            "edit",
+            ("ändern",),
+            ("edit", "change"),
+            Access.COORDINATION,
+            measures.edit,
+            (
+                "ändern <maßnahme> titel: beschreibung: ziel: raum: intervall: beginn:",
+                "edit <measure> title: description: goal: area: interval: start:",
+            ),
+            (
+                'ändern M-12 titel:"Lernförderung ab Klasse 8" raum:Nordstadt',
+                'edit M-12 title:"Tutoring from year 8" area:Nordstadt',
+            ),
+            (
+                "Felder einer Maßnahme ändern (Frist: frist, Federführung: zuweisen; "
+                "„-“ leert ein Feld)",
+                "change a measure's fields (deadline: deadline, lead: assign; “-” clears one)",
+            ),
+            writes=True,
+            options=measures.EDIT_OPTIONS,
         ),
         Command(
             "deadline",
@@ -403,6 +436,18 @@ def build_registry() -> Registry:
         ("hilfe melden", "help update"),
         ("Befehle anzeigen", "list commands"),
     )
+    # Families that keep their table entries beside their handlers, placed in `hilfe` next
+    # to their kin: the directory after the read commands, catalogs after `ziel neu`.
+    directory_lists = [c for c in directory.COMMANDS if not c.writes]
+    directory_changes = [c for c in directory.COMMANDS if c.writes]
+    commands = _after(commands, "history", directory_lists)
+    commands = _after(commands, "goal_new", catalogs.COMMANDS)
+    commands = _after(commands, "department_link", directory_changes)
     for command in (help_command, *commands):
         registry.add(command)
     return registry
+
+
+def _after(commands: list[Command], key: str, more: list[Command]) -> list[Command]:
+    at = next(i for i, c in enumerate(commands) if c.key == key) + 1
+    return [*commands[:at], *more, *commands[at:]]

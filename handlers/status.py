@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -286,7 +287,7 @@ def measure_detail(ctx: Context, measure_id: int) -> Reply:
         lines.append(measure.description)
     reply = Reply.text(*lines, heading=heading)
     reply.subject = ShownVersion(measure.id, measure.version)
-    reply.quick_answers = quick_answers(measure, lang)
+    reply.quick_answers = quick_answers(measure, lang, ctx.person)
     return reply
 
 
@@ -331,7 +332,7 @@ def _department_arg(ctx: Context, args: Args, index: int) -> Department | None:
 def due(ctx: Context, args: Args) -> Reply:
     horizon = 14
     index = 0
-    if args.words and args.words[0].text.isdigit():
+    if args.words and re.fullmatch(r"[-+]?\d+", args.words[0].text):
         horizon = int(args.words[0].text)
         index = 1
         if not 1 <= horizon <= 366:
@@ -465,6 +466,11 @@ _FIELD_NAMES = {
     "status": ("Status", "status"),
     "progress": ("Fortschritt", "progress"),
     "title": ("Titel", "title"),
+    "description": ("Beschreibung", "description"),
+    "goal": ("Ziel", "goal"),
+    "planning_area": ("Planungsraum", "planning area"),
+    "evaluation_interval": ("Intervall", "interval"),
+    "start": ("Beginn", "start"),
 }
 
 
@@ -473,6 +479,7 @@ _ACTION_NAMES = {
     "done": ("erledigt", "done"),
     "deadline": ("Frist", "deadline"),
     "assign": ("zugewiesen", "assigned"),
+    "edit": ("geändert", "changed"),
 }
 
 
@@ -487,7 +494,7 @@ def describe_change(ctx: Context, entry: AuditEntry) -> str:
             continue
         label = _FIELD_NAMES.get(key, (key, key))[0 if ctx.lang == "de" else 1]
         old, new = before.get(key), after.get(key)
-        if key == "deadline":
+        if key in ("deadline", "start"):
             old = fmt_date(date.fromisoformat(old), ctx.lang) if old else "–"
             new = fmt_date(date.fromisoformat(new), ctx.lang) if new else "–"
         elif key == "status":

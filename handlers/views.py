@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from handlers.context import Context
 from handlers.core import Language, QuickAnswer
 from handlers.i18n import STATUS_MARKERS, days, fmt_date, status_name, t
-from storage.models import Measure, MeasureStatus
+from storage.models import Measure, MeasureStatus, Person, Role
 
 LIST_LIMIT = 10
 
@@ -59,21 +62,37 @@ def cut(lines: list[str], total: int, lang: Language, command: str) -> list[str]
     return lines
 
 
-def quick_answers(measure: Measure, lang: Language) -> list[QuickAnswer]:
-    """✅ done, 🟢 on track, 🟡 delayed — acting exactly like the typed commands."""
+def quick_answers(
+    measure: Measure, lang: Language, person: Person | None = None
+) -> list[QuickAnswer]:
+    """✅ done, 🟢 on track, 🟡 delayed — acting exactly like the typed commands.
+
+    With `person`, only the answers that person may give (PRODUCT.md §1 roles): none for a
+    reader or an uninvolved department, no ✅ for a department that only takes part.
+    """
     if measure.status.is_closed:
         return []
     if lang == "de":
-        return [
+        answers = [
             QuickAnswer("✅ erledigt", f"erledigt {measure.ref}", "✅"),
             QuickAnswer("🟢 läuft", f"melden {measure.ref} laufend", "🟢"),
             QuickAnswer("🟡 verzögert", f"melden {measure.ref} verzögert", "🟡"),
         ]
-    return [
-        QuickAnswer("✅ done", f"done {measure.ref}", "✅"),
-        QuickAnswer("🟢 on track", f"update {measure.ref} in_progress", "🟢"),
-        QuickAnswer("🟡 delayed", f"update {measure.ref} delayed", "🟡"),
-    ]
+    else:
+        answers = [
+            QuickAnswer("✅ done", f"done {measure.ref}", "✅"),
+            QuickAnswer("🟢 on track", f"update {measure.ref} in_progress", "🟢"),
+            QuickAnswer("🟡 delayed", f"update {measure.ref} delayed", "🟡"),
+        ]
+    if person is None or person.role is Role.COORDINATION:
+        return answers
+    if person.role is not Role.DEPARTMENT or person.department_id is None:
+        return []
+    if person.department_id == measure.lead_department_id:
+        return answers
+    if any(d.id == person.department_id for d in measure.participants):
+        return answers[1:]
+    return []
 
 
 def status_counts_line(counts: dict[MeasureStatus, int], lang: Language) -> str:
@@ -84,3 +103,13 @@ def status_counts_line(counts: dict[MeasureStatus, int], lang: Language) -> str:
 
 def person_label(ctx: Context, name: str | None) -> str:
     return name or ctx.de_en("niemand", "nobody")
+
+
+def person_name(session: Session, person: Person) -> str:
+    """The name, as `Name (JA)` when someone else has it too (namesakes, PRODUCT.md §2)."""
+    namesakes = session.execute(
+        select(func.count()).select_from(Person).where(Person.name == person.name)
+    ).scalar_one()
+    if namesakes > 1 and person.department is not None:
+        return f"{person.name} ({person.department.key})"
+    return person.name

@@ -504,6 +504,12 @@ class PendingChoice(Base):
     span_end: Mapped[int] = mapped_column(Integer)
     candidates: Mapped[list[Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Choices of earlier picks in the same command (`[text, kind, id]`), carried along.
+    pins: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The bot's list message on the platform: a reply to it picks even after other commands.
+    list_message_id: Mapped[str | None] = mapped_column(String(255))
+    # The sender wrote another command since: a bare number no longer picks (PRODUCT.md §2).
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False)
     __table_args__ = (
         UniqueConstraint("platform", "room_id", "sender_id", name="uq_pending_choices_who"),
     )

@@ -88,7 +88,7 @@ FRIST_USAGE = (
 )
 NEU_USAGE = (
     'neu "<titel>" ressort: frist: ziel: verantwortlich: beteiligt: raum: intervall:',
-    'neu "Sprachcafé für Eltern" ressort:JA frist:31.03.2027 verantwortlich:"Max Müller"',
+    'neu "Sprachcafé für Eltern" ressort:JA frist:31.03.2027 verantwortlich:"Markus Becker"',
 )
 ZIEL_NEU_USAGE = (
     'ziel neu "<titel>" oberziel: handlungsfeld: trends: intervall:',
@@ -252,15 +252,16 @@ def test_ziel_neu_with_every_option(anna: Chat) -> None:
     ) == "\n".join(
         [
             "Angelegt: Z-18",
-            "Ziel: Mehr Ganztagsplätze",
+            "Teilziel: Mehr Ganztagsplätze",
             "Oberziel: Z-3 Frühkindliche Bildung stärken",
             "Handlungsfeld: Bildung",
+            "Trends: Diversität, Digitalisierung",
         ]
     )
     assert anna.say("ziel Z-18") == "\n".join(
         [
             "🎯 Z-18 Mehr Ganztagsplätze",
-            "Ziel · unter Z-3 · Bildung · Trends: Diversität, Digitalisierung",
+            "Teilziel · unter Z-3 · Bildung · Trends: Diversität, Digitalisierung",
             "Qualitätsziel: 80 % Ganztag",
             "Fortschritt: – über 0 Maßnahmen",
             "Intervall: quartalsweise",
@@ -281,7 +282,7 @@ def test_ziel_neu_levels_and_spellings(anna: Chat) -> None:
     assert anna.say('goal new "Active mobility" parent:Z-2 field:Umwelt') == "\n".join(
         [
             "Angelegt: Z-19",
-            "Handlungsfeld: Active mobility",
+            "Ziel: Active mobility",
             "Oberziel: Z-2 Lebenswerte und klimagerechte Stadtteile",
             "Handlungsfeld: Umwelt",
         ]
@@ -297,7 +298,7 @@ def test_ziel_neu_refuses_a_fourth_level(anna: Chat) -> None:
     reply = anna.reply('ziel neu "Sprachkurse" oberziel:Z-8')
     assert reply.outcome == "usage"
     assert reply.plain() == usage(
-        "Z-8 ist schon ein Ziel der dritten Ebene (Leitziel → Handlungsfeld → Ziel); "
+        "Z-8 ist schon ein Teilziel, die dritte Ebene (Leitziel → Ziel → Teilziel); "
         "bitte ein höheres Oberziel wählen.",
         *ZIEL_NEU_USAGE,
     )
@@ -306,15 +307,13 @@ def test_ziel_neu_refuses_a_fourth_level(anna: Chat) -> None:
 
 def test_ziel_neu_with_unknown_field_or_trend_lists_the_known_ones(anna: Chat) -> None:
     before = world(anna.app)
-    assert anna.say('ziel neu "X" handlungsfeld:Quatsch') == usage(
-        "„Quatsch“ kenne ich nicht. Möglich: Bildung, Soziales, Integration, Wohnen, Umwelt, "
-        "Arbeit, Kultur",
-        *ZIEL_NEU_USAGE,
+    assert anna.say('ziel neu "X" handlungsfeld:Quatsch') == (
+        "„Quatsch“ kenne ich nicht. Handlungsfelder: Arbeit, Bildung, Integration, Kultur, "
+        'Soziales, Umwelt, Wohnen. Neu anlegen: handlungsfeld neu "Quatsch"'
     )
-    assert anna.say('ziel neu "X" trends:Klimawandel,Quatsch') == usage(
-        "„Quatsch“ kenne ich nicht. Möglich: Demografischer Wandel, Diversität, "
-        "Digitalisierung, Demokratie, Daseinsvorsorge, Klimawandel",
-        *ZIEL_NEU_USAGE,
+    assert anna.say('ziel neu "X" trends:Klimawandel,Quatsch') == (
+        "„Quatsch“ kenne ich nicht. Trends: Daseinsvorsorge, Demografischer Wandel, Demokratie, "
+        'Digitalisierung, Diversität, Klimawandel. Neu anlegen: trend neu "Quatsch"'
     )
     assert anna.say("ziel neu") == usage("Der Titel fehlt.", *ZIEL_NEU_USAGE)
     assert world(anna.app) == before
@@ -424,7 +423,7 @@ def test_zuweisen_without_target_gets_usage(anna: Chat) -> None:
         reply = anna.reply(typed)
         assert reply.outcome == "usage"
         assert reply.plain() == usage(
-            None, "zuweisen <maßnahme> an <person|ressort>", 'zuweisen M-12 an "Max Müller"'
+            None, "zuweisen <maßnahme> an <person|ressort>", 'zuweisen M-12 an "Julia Richter"'
         )
     assert world(anna.app) == before
 
@@ -534,6 +533,7 @@ def test_update_in_english_for_an_english_speaker(sqlite_app: App) -> None:
         [
             "Report on M-2 saved",
             "🟡 M-2 Sprachförderung für Eltern (Rucksack-Programm) — IB, 40 %, due 2027-05-06",
+            "Progress 45 % → 40 %",
             "“waiting for funds”",
         ]
     )
@@ -582,7 +582,7 @@ def test_melden_with_bad_input_gets_reason_usage_and_example(anna: Chat) -> None
     for typed, reason in [
         ("melden", None),
         ("melden M-1", "Bitte Status, Fortschritt oder eine Notiz angeben."),
-        ("melden M-1 150%", "Fortschritt: 0 bis 100 %."),
+        ("melden M-1 150%", "„150%“ ist kein Fortschritt: eine ganze Zahl von 0 bis 100, z. B. 70%."),
         ("melden M-1 70% Träger „gefunden", "Ein Anführungszeichen ist nicht geschlossen."),
         ('melden M-1 "Träger gefunden', "Ein Anführungszeichen ist nicht geschlossen."),
     ]:
