@@ -859,11 +859,12 @@ class MatrixTransport:
             shown=shown,
             sender_name=room.user_name(event.sender),
             is_direct=self._is_direct(room),
+            reply_to=reply_to,
         )
         reply = await self._answer_once(incoming, reply_to)
         if reply is None:
             return
-        await self._deliver(
+        delivery = await self._deliver(
             room.room_id,
             reply,
             seed=event.event_id,
@@ -871,6 +872,11 @@ class MatrixTransport:
             relates_to=relates_to,
             mention=event.sender,
         )
+        if reply.outcome == "ambiguous" and delivery.message_id is not None:
+            # A reply to this list picks from it, even after other commands (PRODUCT.md §2).
+            await asyncio.to_thread(
+                self.app.dispatcher.remember_list, incoming, delivery.message_id
+            )
 
     @staticmethod
     def _reply_relation(event_id: str, relates: dict[str, Any]) -> dict[str, Any]:

@@ -677,18 +677,22 @@ class TelegramTransport:
             shown=shown,
             sender_name=sender.full_name,
             is_direct=chat.type == ChatType.PRIVATE,
+            reply_to=str(replied.message_id) if replies_to_bot and replied else None,
         )
         reply = await self._ask_once(incoming, update.update_id)
         if reply is None:
             return
         in_group = chat.type != ChatType.PRIVATE
-        await self._answer(
+        sent = await self._answer(
             chat.id,
             reply,
             reply_to=message.message_id if in_group else None,
             # Privacy mode hides a bare "2" in a group; a reply to the list reaches the bot.
             force_reply=in_group and reply.outcome == "ambiguous",
         )
+        if reply.outcome == "ambiguous" and sent:
+            # A reply to this list picks from it, even after other commands (PRODUCT.md §2).
+            await self._db(self.app.dispatcher.remember_list, incoming, str(sent[0].message_id))
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A quick answer: the command it stands for, with the version its message showed."""
@@ -872,11 +876,12 @@ class TelegramTransport:
         *,
         reply_to: int | None = None,
         force_reply: bool = False,
-    ) -> None:
+    ) -> list[Message]:
         try:
-            await self.deliver(chat_id, reply, reply_to=reply_to, force_reply=force_reply)
+            return await self.deliver(chat_id, reply, reply_to=reply_to, force_reply=force_reply)
         except TelegramError as error:
             log.warning("Telegram: could not answer in chat %s: %s", chat_id, error)
+            return []
 
     async def _answer_query(self, query_id: str, text: str = "", *, alert: bool = False) -> bool:
         try:

@@ -96,3 +96,19 @@ def parse_args(text: str, option_names: dict[str, str], offset: int = 0) -> Args
             args.words.append(token)
         i += 1
     return args
+
+
+def split_list(token: Token) -> list[Token]:
+    """`beteiligt:SA,KA` -> one token per entry, each with its own span, so a numbered pick
+    replaces that entry and keeps the others."""
+    # Where the value's text starts in the command: after an opening quote, if quoted.
+    offset = token.start + (1 if token.quoted else 0)
+    parts: list[Token] = []
+    for found in re.finditer(r"[^,;]+", token.text):
+        text = found.group()
+        stripped = text.strip()
+        if not stripped:
+            continue
+        start = offset + found.start() + (len(text) - len(text.lstrip()))
+        parts.append(Token(stripped, start, start + len(stripped), quoted=False))
+    return parts

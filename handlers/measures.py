@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from handlers.args import Args, Token
+from handlers.args import Args, Token, split_list
 from handlers.context import Context, NotFound, Refused, UsageError
 from handlers.core import Language, Reply, ShownVersion
 from handlers.dates import parse_date, take_date
@@ -267,9 +267,8 @@ def new_measure(ctx: Context, args: Args) -> Reply:
         )
         measure.responsible = person
     if "participants" in options:
-        token = options["participants"]
-        for part in [p.strip() for p in token.text.split(",") if p.strip()]:
-            match = ctx.resolve(part, [Kind.DEPARTMENT], start=token.start, end=token.end)
+        for part in split_list(options["participants"]):
+            match = _resolve_token(ctx, part, [Kind.DEPARTMENT])
             participant = ctx.session.get(Department, match.id)
             if (
                 participant is not None

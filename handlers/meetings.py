@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from handlers.args import Args, Token
+from handlers.args import Args, Token, split_list
 from handlers.context import Context, Refused, UsageError
 from handlers.core import Block, Language, Reply
 from handlers.dates import take_date
@@ -523,8 +523,8 @@ def _meeting_room(ctx: Context, token: Token) -> RoomLink:
 
 def _departments(ctx: Context, token: Token) -> list[Department]:
     found: list[Department] = []
-    for part in [p.strip() for p in token.text.split(",") if p.strip()]:
-        match = ctx.resolve(part, [Kind.DEPARTMENT], start=token.start, end=token.end)
+    for part in split_list(token):
+        match = ctx.resolve(part.text, [Kind.DEPARTMENT], start=part.start, end=part.end)
         department = ctx.session.get(Department, match.id)
         if department is not None and department not in found:
             found.append(department)

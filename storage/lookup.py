@@ -65,10 +65,9 @@ _DASHES = dict.fromkeys(
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
 # Greek and Cyrillic letters that look like the Latin letters of an id. Only applied to input
 # that has the shape of an id, so Greek or Cyrillic names stay as they are.
-_LOOK_ALIKES = str.maketrans(
-    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαεικμνορτυχ" "АВЕКМНОРСТХЅІЈасеікморхѕјԛԜ",
-    "ABEZHIKMNOPTYXaeikmnoptux" "ABEKMHOPCTXSIJaceikmopxsjqW",
-)
+_GREEK = ("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαεικμνορτυχ", "ABEZHIKMNOPTYXaeikmnoptux")
+_CYRILLIC = ("АВЕКМНОРСТХЅІЈасеікморхѕјԛԜ", "ABEKMHOPCTXSIJaceikmopxsjqW")
+_LOOK_ALIKES = str.maketrans(_GREEK[0] + _CYRILLIC[0], _GREEK[1] + _CYRILLIC[1])
 _WORD = re.compile(r"[a-z0-9]+")
 # Every byte but [a-z0-9] separates words (the fast path of `normalize`, for ASCII text).
 _SEPARATE = bytes(

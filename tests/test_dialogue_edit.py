@@ -64,9 +64,9 @@ def test_several_fields_change_together_and_are_audited(anna: Chat) -> None:
         anna.say("verlauf M-8")
         .splitlines()[1]
         .endswith(
-            "Anna Schmidt: Titel Kindertagespflege in der Gartenstadt ausbauen → Kindertagespflege "
-            "Gartenstadt, Planungsraum Gartenstadt → Nordstadt, Intervall quartalsweise → monatlich, "
-            "Beginn 30.06.2026 → 01.02.2027"
+            "Anna Schmidt: Titel Kindertagespflege in der Gartenstadt ausbauen → "
+            "Kindertagespflege Gartenstadt, Planungsraum Gartenstadt → Nordstadt, "
+            "Intervall quartalsweise → monatlich, Beginn 30.06.2026 → 01.02.2027"
         )
     )
 

@@ -582,7 +582,10 @@ def test_melden_with_bad_input_gets_reason_usage_and_example(anna: Chat) -> None
     for typed, reason in [
         ("melden", None),
         ("melden M-1", "Bitte Status, Fortschritt oder eine Notiz angeben."),
-        ("melden M-1 150%", "„150%“ ist kein Fortschritt: eine ganze Zahl von 0 bis 100, z. B. 70%."),
+        (
+            "melden M-1 150%",
+            "„150%“ ist kein Fortschritt: eine ganze Zahl von 0 bis 100, z. B. 70%.",
+        ),
         ("melden M-1 70% Träger „gefunden", "Ein Anführungszeichen ist nicht geschlossen."),
         ('melden M-1 "Träger gefunden', "Ein Anführungszeichen ist nicht geschlossen."),
     ]:

@@ -870,3 +870,29 @@ def test_the_bot_rides_out_a_homeserver_outage_without_hammering_it(setup: Setup
             await asyncio.to_thread(setup.synapse.start)  # for whatever runs next
 
     run(scenario)
+
+
+def test_a_reply_to_the_candidate_list_picks_even_after_another_command(setup: Setup) -> None:
+    """A bare number picks only right after the list; a reply to the list always does."""
+
+    async def scenario() -> None:
+        async with running_bot(setup), User(setup, ANNA) as anna:
+            room = await anna.create_room(invite=[setup.bot.user_id])
+            await anna.wait_joined(room, setup.bot.user_id)
+            asked = await anna.say(room, "!melden sprachförd 70% Träger gefunden")
+            listing = await anna.answer_to(room, asked)
+            assert listing.body.startswith("„sprachförd“ passt auf mehrere.")
+            assert await anna.ask(room, "!status")
+            bare = await anna.say(room, "!1")
+            assert (await anna.answer_to(room, bare)).body.startswith("Den Befehl „1“ kenne ich")
+            with setup.app.uows() as uow:
+                found = uow.session.get(Measure, 1)
+                assert found is not None and found.progress == 80
+            picked = await anna.say(room, "1", reply_to=listing.event_id)
+            answer = await anna.answer_to(room, picked)
+            assert answer.body.startswith("Bericht zu M-1 gespeichert"), answer.body
+            with setup.app.uows() as uow:
+                found = uow.session.get(Measure, 1)
+                assert found is not None and found.progress == 70
+
+    run(scenario)

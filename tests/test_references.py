@@ -254,7 +254,9 @@ def test_a_reopened_measure_is_not_in_progress_at_100(coordinator: Chat) -> None
 
 
 def test_a_decision_cannot_set_a_deadline_in_the_past(coordinator: Chat) -> None:
-    reply = refused_unchanged(coordinator, 'beschluss S-1 "Zurück in die Zukunft" M-6 frist:01.01.1900')
+    reply = refused_unchanged(
+        coordinator, 'beschluss S-1 "Zurück in die Zukunft" M-6 frist:01.01.1900'
+    )
     assert reply.startswith("Die Frist liegt in der Vergangenheit."), reply
 
 
@@ -299,3 +301,16 @@ def test_every_help_example_works_on_the_example_municipality(sqlite_app: App, l
             example,
             reply.plain(),
         )
+
+
+def test_a_pick_in_a_list_option_keeps_the_other_entries(coordinator: Chat) -> None:
+    listed = coordinator.say('neu "Sprachcafé für Eltern" ressort:JA beteiligt:Kultur,amt')
+    lines = listed.splitlines()
+    assert lines[0] == "„amt“ passt auf mehrere. Bitte mit der Nummer antworten:", listed
+    number = next(line.split(".")[0] for line in lines[1:] if line.endswith("Schulamt (SA)"))
+    reply = coordinator.say(number)
+    assert reply.startswith("Angelegt: M-51"), reply
+    with coordinator.app.uows() as uow:
+        created = uow.session.get(Measure, 51)
+        assert created is not None
+        assert [d.key for d in created.participants] == ["KA", "SA"]

@@ -433,3 +433,17 @@ def test_a_lease_has_one_holder_until_it_expires_or_is_released(
     assert holder_of(uows, "telegram:poller", NOW + timedelta(seconds=52)) == "bot-b"
     release(uows, "telegram:poller", "bot-b")
     assert holder_of(uows, "telegram:poller", NOW + timedelta(seconds=52)) is None
+
+
+def test_the_migrations_have_exactly_one_head_and_no_gaps() -> None:
+    """Every revision sits on the one before it: a branch would leave two heads, and a
+    database would upgrade to one of them only."""
+    from alembic.script import ScriptDirectory
+
+    from storage.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config())
+    assert script.get_heads() == [script.get_current_head()]
+    chain = [revision.revision for revision in script.walk_revisions()]
+    assert chain == sorted(chain, reverse=True)
+    assert chain[-1] == "0001" and len(chain) == int(chain[0])

@@ -765,3 +765,25 @@ def test_rendered_html_is_escaped_and_parses() -> None:
     plain, entities = parse_html(chunk)
     assert plain == reply.plain()
     assert entities == [{"type": "bold", "offset": 0, "length": len("Über <alles>")}]
+
+
+def test_a_reply_to_the_list_picks_even_after_another_command(tg_app: App) -> None:
+    """A bare number picks only right after the list; a reply to the list always does."""
+
+    async def scenario() -> None:
+        async with telegram(tg_app) as tg:
+            julia = tg.chat(tg.julia)
+            [choices] = await tg.say(tg.julia, julia, "/melden sprachförd 70% Träger gefunden")
+            assert choices["text"].startswith("„sprachförd“ passt auf mehrere.")
+            assert "1. M-1 Sprachförderung in Kitas der Nordstadt" in choices["text"]
+            await tg.say(tg.julia, julia, "/status")
+            bare = await tg.say_text(tg.julia, julia, "1")
+            assert bare.startswith("Den Befehl „1“ kenne ich nicht."), bare
+            assert measure(tg_app, 1) == (MeasureStatus.IN_PROGRESS, 1)
+            picked = await tg.say_text(tg.julia, julia, "1", reply_to=choices)
+            assert picked.startswith("Bericht zu M-1 gespeichert"), picked
+            with tg_app.uows() as uow:
+                found = uow.session.get(Measure, 1)
+                assert found is not None and (found.progress, found.version) == (70, 2)
+
+    asyncio.run(scenario())
