@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, Table, insert, text
+from sqlalchemy import Connection, Engine, Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from storage.demo import FIELDS_OF_ACTION, TRENDS
@@ -393,6 +393,12 @@ def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) ->
         connection.execute(insert(table), rows[start : start + 10_000])
 
 
+def _catalog_ids(connection: Connection, table: Table, names: list[str]) -> list[int]:
+    """The ids of the catalog entries of these names, in the order of `names`."""
+    rows = dict(connection.execute(select(table.c.name, table.c.id)).tuples().all())
+    return [rows[name] for name in names]
+
+
 def generate(target: Session | Connection | Engine, n_measures: int, seed: int = 1) -> Generated:
     """Fill a migrated, empty database; a Session or Connection is left for the caller to
     commit, an Engine gets its own transaction."""
@@ -452,12 +458,9 @@ def _generate(connection: Connection, n_measures: int, seed: int) -> Generated:
         tables["planning_areas"],
         [{"id": i, "name": name} for i, (name, _loc) in enumerate(AREAS, 1)],
     )
-    _insert(
-        connection,
-        tables["fields_of_action"],
-        [{"id": i, "name": name} for i, name in enumerate(FIELDS_OF_ACTION, 1)],
-    )
-    _insert(connection, tables["trends"], [{"id": i, "name": n} for i, n in enumerate(TRENDS, 1)])
+    # The catalogs come with every database (migration 0003): use their rows.
+    field_ids = _catalog_ids(connection, tables["fields_of_action"], FIELDS_OF_ACTION)
+    trend_ids = _catalog_ids(connection, tables["trends"], TRENDS)
 
     # -- people: coordinators in the Bildungsbüro, members and readers everywhere --------
     n_people = max(2 * len(DEPARTMENTS), n_measures // 50)
@@ -541,13 +544,13 @@ def _generate(connection: Connection, n_measures: int, seed: int) -> Generated:
                 "parent_id": parent,
                 "field_of_action_id": None
                 if parent is None
-                else rng.randint(1, len(FIELDS_OF_ACTION)),
+                else rng.choice(field_ids),
                 "quality_target": None,
                 "evaluation_interval": interval,
                 "created_at": _moment(rng, TODAY - timedelta(days=rng.randint(400, 900))),
             }
         )
-        for trend_id in sorted(rng.sample(range(1, len(TRENDS) + 1), rng.randint(0, 2))):
+        for trend_id in sorted(rng.sample(trend_ids, rng.randint(0, 2))):
             goal_trends.append({"goal_id": goal_id, "trend_id": trend_id})
     # Parents first: the self-reference must exist when a child is inserted (PostgreSQL).
     _insert(connection, tables["goals"], goals)
@@ -663,8 +666,6 @@ def _generate(connection: Connection, n_measures: int, seed: int) -> Generated:
             "department_aliases",
             "room_links",
             "planning_areas",
-            "fields_of_action",
-            "trends",
             "people",
             "chat_identities",
             "goals",

@@ -270,23 +270,30 @@ class NameLookup:
 
         ranked: list[Match] = []
         containing: list[Match] = []
+        n_containing = 0
         for kind in ordered:
-            kind_ranked, kind_containing = self._rank(indexes[kind], kind, query)
+            kind_ranked, kind_containing, kind_count = self._rank(indexes[kind], kind, query)
             ranked.extend(kind_ranked)
             containing.extend(kind_containing)
+            n_containing += kind_count
         ranked.sort(key=_best_first)
         containing.sort(key=_best_first)
-        if len(containing) == 1:
+        if n_containing == 1:
             return Resolution(match=containing[0])
-        if write or containing:
+        if write or n_containing:
             # A fragment in several names is asked about, for reads too ("amt" is in every
             # Amt); a write also asks when no name contains it (a typo).
-            choices = containing or [m for m in ranked if m.score >= 60]
+            choices, total = (
+                (containing, n_containing)
+                if n_containing
+                else ([m for m in ranked if m.score >= 60], 0)
+            )
+            total = total or len(choices)
             if choices:
                 return Resolution(
                     candidates=choices[: self.limit],
                     ambiguous=True,
-                    more=max(0, len(choices) - self.limit),
+                    more=max(0, total - self.limit),
                 )
             return Resolution(candidates=self._suggest(indexes, ordered, query))
         strong = [m for m in ranked if m.score >= 60]
@@ -328,8 +335,11 @@ class NameLookup:
             return Resolution(missing_id=True)
         return Resolution(match=Match(kind, entity_id, label, how=How.ID))
 
-    def _rank(self, index: _KindIndex, kind: Kind, query: str) -> tuple[list[Match], list[Match]]:
-        """The best-scored candidates, and every candidate whose name contains `query`."""
+    def _rank(
+        self, index: _KindIndex, kind: Kind, query: str
+    ) -> tuple[list[Match], list[Match], int]:
+        """The best-scored candidates; the best of those whose name contains `query`, and
+        how many contain it."""
         query_words = query.split()
         selected: set[int] | None = None
         for query_word in query_words:
@@ -368,21 +378,19 @@ class NameLookup:
                 hits |= index.words[word]
             selected = hits if selected is None else selected & hits
         if not selected:
-            return [], []
+            return [], [], 0
         texts = index.texts
         labels = index.labels
-        # Every name containing all query words is selected, so these are all the names
-        # that contain the fragment as typed.
-        containing = [
-            Match(kind, entity_id, labels[entity_id], 100.0, How.FRAGMENT)
-            for entity_id in sorted(selected)
-            if query in texts[entity_id]
-        ]
         # Each distinct text is scored once: plans repeat titles (the same measure in several
         # Stadtteile), and WRatio is most of the cost of a broad fragment.
         groups: defaultdict[str, list[int]] = defaultdict(list)
         for entity_id in selected:
             groups[texts[entity_id]].append(entity_id)
+        # Every name containing all query words is selected, so these are all the names
+        # that contain the fragment as typed (checked once per distinct text).
+        containing_ids = {
+            entity_id for text, ids in groups.items() if query in text for entity_id in ids
+        }
         limit = max(50, self.limit * 4)
         results = process.extract(
             query, list(groups), scorer=fuzz.WRatio, processor=None, limit=limit
@@ -391,17 +399,22 @@ class NameLookup:
             ((score, entity_id) for text, score, _i in results for entity_id in groups[text]),
             key=lambda pair: (-pair[0], pair[1]),
         )[:limit]
-        scores = {entity_id: score for score, entity_id in scored}
-        containing = [
-            Match(kind, m.id, m.label, max(60.0, scores.get(m.id, 60.0)), How.FRAGMENT)
-            for m in containing
-        ]
         # Every selected name contains all query words, so none is below a plain hit.
         matches = [
             Match(kind, entity_id, labels[entity_id], max(60.0, score), How.FUZZY)
             for score, entity_id in scored
         ]
-        return matches, containing
+        # The best containing ones: scored first, then the rest by id (as a plain hit).
+        best = [(max(60.0, score), i) for score, i in scored if i in containing_ids]
+        if len(best) < self.limit:
+            seen = {i for _score, i in best}
+            rest = sorted(i for i in containing_ids if i not in seen)
+            best += [(60.0, i) for i in rest[: self.limit - len(best)]]
+        containing = [
+            Match(kind, entity_id, labels[entity_id], score, How.FRAGMENT)
+            for score, entity_id in best[: self.limit]
+        ]
+        return matches, containing, len(containing_ids)
 
     def _suggest(
         self, indexes: dict[Kind, _KindIndex], ordered: list[Kind], query: str
