@@ -607,6 +607,8 @@ def _cli_context(app: App, uow: UnitOfWork) -> Context:
         settings=core_settings(app.config),
         lookup=app.dispatcher.lookup,
         room=None,
+        # The operator's verbs change data: a fragment must name exactly one thing (§2).
+        writes=True,
     )
 
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from handlers.args import Args
+from handlers.args import Args, Token
 from handlers.commands import Access, Command, Handler
 from handlers.context import Context, NotFound, Refused, UsageError
 from handlers.core import Reply
-from storage.lookup import normalize
+from storage.lookup import Kind, letters, normalize
 from storage.models import FieldOfAction, Goal, Trend, goal_trends
 
 CatalogEntry = FieldOfAction | Trend
@@ -33,6 +33,10 @@ class Catalog(enum.Enum):
 
     FIELD = "field_of_action"
     TREND = "trend"
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.FIELD if self is Catalog.FIELD else Kind.TREND
 
     @property
     def model(self) -> type[FieldOfAction] | type[Trend]:
@@ -72,78 +76,73 @@ def _names(entries: Sequence[CatalogEntry]) -> str:
     return ", ".join(entry.name for entry in entries) or "–"
 
 
-def _letters(text: str) -> int:
-    return sum(1 for char in text if char.isalpha())
+def _resolve(
+    ctx: Context, catalog: Catalog, text: str, start: int = 0, end: int = 0
+) -> CatalogEntry:
+    """An entry by the reference rules of every other name (storage/lookup.py): the exact
+    name, or a fragment of three letters or more; several get the numbered list."""
+    match = ctx.resolve(text, [catalog.kind], start=start, end=end)
+    entry = ctx.session.get(catalog.model, match.id)
+    assert isinstance(entry, FieldOfAction | Trend)
+    return entry
 
 
-def _matching(entries: Sequence[CatalogEntry], text: str) -> tuple[bool, list[CatalogEntry]]:
-    """PRODUCT.md §2: (True, entries of exactly that name, case and umlauts folded), else
-    (False, entries a fragment of at least three letters occurs in)."""
-    query = normalize(text)
-    if not query:
-        return False, []
-    exact = [e for e in entries if normalize(e.name) == query]
-    if exact:
-        return True, exact
-    if _letters(query) < 3:
-        return False, []
-    return False, [e for e in entries if query in normalize(e.name)]
-
-
-def _several(ctx: Context, catalog: Catalog, text: str, entries: list[CatalogEntry]) -> Refused:
-    return Refused(
-        ctx.de_en(
-            f"„{text}“ passt auf mehrere {catalog.many(ctx)}: {_names(entries)}. "
-            "Bitte den ganzen Namen angeben.",
-            f"“{text}” matches several {catalog.many(ctx).lower()}: {_names(entries)}. "
-            "Please give the full name.",
-        )
+def _retired(ctx: Context, catalog: Catalog, text: str) -> CatalogEntry | None:
+    """A retired entry of exactly this name (case and umlauts folded): the lookup offers
+    only active ones, so a retired one is found by its whole name alone."""
+    wanted = normalize(text)
+    return next(
+        (
+            e
+            for e in _entries(ctx, catalog)
+            if e.retired_at is not None and normalize(e.name) == wanted
+        ),
+        None,
     )
 
 
-def entry_for_goal(ctx: Context, catalog: Catalog, text: str) -> CatalogEntry:
+def entry_for_goal(ctx: Context, catalog: Catalog, token: Token) -> CatalogEntry:
     """The active entry a new goal names; a refusal that lists the choices otherwise."""
-    entries = _entries(ctx, catalog)
-    active = [e for e in entries if e.retired_at is None]
-    exact, found = _matching(entries, text)
-    if not exact:
-        # A fragment picks among the active entries; a retired one is only named, below.
-        found = [e for e in found if e.retired_at is None] or [
-            e for e in found if e.retired_at is not None
-        ]
-    if len(found) > 1:
-        raise _several(ctx, catalog, text, found)
-    if found and found[0].retired_at is None:
-        return found[0]
-    if found:
+    retired = _retired(ctx, catalog, token.text)
+    active = [e for e in _entries(ctx, catalog) if e.retired_at is None]
+    if retired is not None:
         raise Refused(
             ctx.de_en(
-                f"{catalog.one(ctx)} „{found[0].name}“ ist archiviert und wird für neue Ziele "
+                f"{catalog.one(ctx)} „{retired.name}“ ist archiviert und wird für neue Ziele "
                 f"nicht mehr angeboten. {catalog.many(ctx)}: {_names(active)}",
-                f"The {catalog.one(ctx).lower()} “{found[0].name}” is retired and no longer "
+                f"The {catalog.one(ctx).lower()} “{retired.name}” is retired and no longer "
                 f"offered for new goals. {catalog.many(ctx)}: {_names(active)}",
             )
         )
-    new = ctx.de_en(*catalog.words.new_command)
-    raise Refused(
-        ctx.de_en(
-            f"„{text}“ kenne ich nicht. {catalog.many(ctx)}: {_names(active)}. "
-            f'Neu anlegen: {new} "{text}"',
-            f"I don't know “{text}”. {catalog.many(ctx)}: {_names(active)}. "
-            f'Create it with: {new} "{text}"',
-        )
-    )
+    try:
+        return _resolve(ctx, catalog, token.text, token.start, token.end)
+    except NotFound:
+        new = ctx.de_en(*catalog.words.new_command)
+        raise Refused(
+            ctx.de_en(
+                f"„{token.text}“ kenne ich nicht. {catalog.many(ctx)}: {_names(active)}. "
+                f'Neu anlegen: {new} "{token.text}"',
+                f"I don't know “{token.text}”. {catalog.many(ctx)}: {_names(active)}. "
+                f'Create it with: {new} "{token.text}"',
+            )
+        ) from None
 
 
-def _existing(ctx: Context, catalog: Catalog, text: str) -> CatalogEntry:
-    """The entry a change names, retired ones included."""
-    entries = _entries(ctx, catalog)
-    _exact, found = _matching(entries, text)
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise _several(ctx, catalog, text, found)
-    raise NotFound(text, [], hint=f"{catalog.many(ctx)}: {_names(entries)}")
+def _existing(
+    ctx: Context, catalog: Catalog, text: str, start: int = 0, end: int = 0
+) -> CatalogEntry:
+    """The entry a change names: an active one by the reference rules, a retired one by its
+    whole name."""
+    retired = _retired(ctx, catalog, text)
+    if retired is not None:
+        return retired
+    try:
+        return _resolve(ctx, catalog, text, start, end)
+    except NotFound as missing:
+        entries = _entries(ctx, catalog)
+        raise NotFound(
+            text, missing.suggestions, hint=f"{catalog.many(ctx)}: {_names(entries)}"
+        ) from None
 
 
 def _goal_count(ctx: Context, catalog: Catalog, entry: CatalogEntry) -> int:
@@ -176,7 +175,7 @@ def _checked_name(ctx: Context, catalog: Catalog, name: str) -> str:
                 f"The name is too long ({len(name)} characters, at most {NAME_LENGTH}).",
             )
         )
-    if _letters(name) == 0:
+    if letters(name) == 0:
         raise UsageError(ctx.de_en("Der Name braucht Buchstaben.", "The name needs letters."))
     if "," in name:
         # `trends:a,b` separates names by commas: a name with one could never be chosen.
@@ -211,9 +210,12 @@ def add_entry(ctx: Context, catalog: Catalog, name: str) -> str:
     return ctx.de_en(f"{catalog.one(ctx)} angelegt: {name}", f"{catalog.one(ctx)} created: {name}")
 
 
-def rename_entry(ctx: Context, catalog: Catalog, old: str, new: str) -> str:
-    """Rename an entry (also a retired one); the goals that have it show the new name."""
-    entry = _existing(ctx, catalog, old)
+def rename_entry(
+    ctx: Context, catalog: Catalog, old: str, new: str, *, span: tuple[int, int] = (0, 0)
+) -> str:
+    """Rename an entry (also a retired one); the goals that have it show the new name.
+    `span`: where `old` stands in a chat command, for a numbered pick."""
+    entry = _existing(ctx, catalog, old, *span)
     new = _checked_name(ctx, catalog, new)
     if new == entry.name:
         raise Refused(ctx.de_en(f"„{new}“ heißt schon so.", f"“{new}” is its name already."))
@@ -228,9 +230,11 @@ def rename_entry(ctx: Context, catalog: Catalog, old: str, new: str) -> str:
     )
 
 
-def retire_entry(ctx: Context, catalog: Catalog, name: str) -> str:
+def retire_entry(
+    ctx: Context, catalog: Catalog, name: str, *, span: tuple[int, int] = (0, 0)
+) -> str:
     """Retire an entry: it stays on its goals, but new goals can no longer choose it."""
-    entry = _existing(ctx, catalog, name)
+    entry = _existing(ctx, catalog, name, *span)
     if entry.retired_at is not None:
         raise Refused(
             ctx.de_en(
@@ -279,7 +283,11 @@ def _text(args: Args) -> str:
     return " ".join(word.text for word in args.words)
 
 
-def _rename_args(ctx: Context, args: Args) -> tuple[str, str]:
+def _span(words: list[Token]) -> tuple[int, int]:
+    return words[0].start, words[-1].end
+
+
+def _rename_args(ctx: Context, args: Args) -> tuple[str, str, tuple[int, int]]:
     """`<alt> "<neu>"`: where the old name ends is clear from the quotes (or two words)."""
     words = args.words
     if len(words) < 2:
@@ -287,9 +295,9 @@ def _rename_args(ctx: Context, args: Args) -> tuple[str, str]:
             ctx.de_en("Alter und neuer Name fehlen.", "The old and the new name are missing.")
         )
     if len(words) == 2 or words[-1].quoted:
-        return " ".join(w.text for w in words[:-1]), words[-1].text
+        return " ".join(w.text for w in words[:-1]), words[-1].text, _span(words[:-1])
     if words[0].quoted:
-        return words[0].text, " ".join(w.text for w in words[1:])
+        return words[0].text, " ".join(w.text for w in words[1:]), _span(words[:1])
     raise UsageError(
         ctx.de_en(
             "Bitte den neuen Namen in Anführungszeichen setzen.",
@@ -306,13 +314,13 @@ def _handlers(catalog: Catalog) -> tuple[Handler, Handler, Handler, Handler]:
         return Reply.text(add_entry(ctx, catalog, _text(args)))
 
     def rename(ctx: Context, args: Args) -> Reply:
-        old, new_name = _rename_args(ctx, args)
-        return Reply.text(rename_entry(ctx, catalog, old, new_name))
+        old, new_name, span = _rename_args(ctx, args)
+        return Reply.text(rename_entry(ctx, catalog, old, new_name, span=span))
 
     def retire(ctx: Context, args: Args) -> Reply:
         if not args.words:
             raise UsageError(ctx.de_en("Der Name fehlt.", "The name is missing."))
-        return Reply.text(retire_entry(ctx, catalog, _text(args)))
+        return Reply.text(retire_entry(ctx, catalog, _text(args), span=_span(args.words)))
 
     return show, new, rename, retire
 

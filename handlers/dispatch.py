@@ -493,9 +493,13 @@ class Dispatcher:
 
 
 def _name_inferred(context: Context, reply: Reply) -> None:
-    """A write on a fragment or a typo names what it acted on (PRODUCT.md §2)."""
+    """A write on a fragment or a typo names what it acted on (PRODUCT.md §2), unless the
+    reply names it already (a measure's line shows its id and title)."""
+    shown = reply.plain()
     lines = []
     for typed, match in context.inferred:
+        if match.label in shown:
+            continue
         line = context.de_en(f"„{typed}“ = {match.label}", f"“{typed}” = {match.label}")
         if line not in lines:
             lines.append(line)

@@ -7,7 +7,7 @@ from collections import defaultdict
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from handlers.args import Args
+from handlers.args import Args, split_list
 from handlers.catalogs import Catalog, entry_for_goal
 from handlers.context import Context, UsageError
 from handlers.core import Reply
@@ -215,7 +215,7 @@ def new_goal(ctx: Context, args: Args) -> Reply:
     # The new goal sits in its parent's children before it is added: no autoflush until then.
     with ctx.session.no_autoflush:
         if "field" in options:
-            field = entry_for_goal(ctx, Catalog.FIELD, options["field"].text)
+            field = entry_for_goal(ctx, Catalog.FIELD, options["field"])
             assert isinstance(field, FieldOfAction)
             goal.field_of_action = field
         elif goal.parent is not None:
@@ -224,8 +224,8 @@ def new_goal(ctx: Context, args: Args) -> Reply:
             if inherited is not None and inherited.retired_at is None:
                 goal.field_of_action = inherited
         if "trends" in options:
-            for name in [n.strip() for n in options["trends"].text.split(",") if n.strip()]:
-                trend = entry_for_goal(ctx, Catalog.TREND, name)
+            for part in split_list(options["trends"]):
+                trend = entry_for_goal(ctx, Catalog.TREND, part)
                 assert isinstance(trend, Trend)
                 # `trends:Klima,Klimawandel` names one trend twice: it is on the goal once.
                 if trend not in goal.trends:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from storage.models import (
     Department,
     DepartmentAlias,
+    FieldOfAction,
     Goal,
     Indicator,
     Measure,
@@ -38,6 +39,7 @@ from storage.models import (
     NameRevision,
     Person,
     PlanningArea,
+    Trend,
 )
 
 
@@ -49,6 +51,8 @@ class Kind(enum.StrEnum):
     AREA = "area"
     MEETING = "meeting"
     INDICATOR = "indicator"
+    FIELD = "field_of_action"  # the catalogs of PRODUCT.md §1
+    TREND = "trend"
 
 
 # The letters of our ids; any other letter-dash-number is an id we do not have.
@@ -83,6 +87,8 @@ _KIND_ORDER = [
     Kind.INDICATOR,
     Kind.MEETING,
     Kind.MEASURE,
+    Kind.FIELD,
+    Kind.TREND,
 ]
 
 
@@ -209,6 +215,8 @@ _ID_COLUMNS: dict[Kind, InstrumentedAttribute[int]] = {
     Kind.AREA: PlanningArea.id,
     Kind.MEETING: Meeting.id,
     Kind.INDICATOR: Indicator.id,
+    Kind.FIELD: FieldOfAction.id,
+    Kind.TREND: Trend.id,
 }
 
 
@@ -509,6 +517,16 @@ def _load(session: Session, kind: Kind, index: _KindIndex, *, after_id: int) -> 
             select(PlanningArea.id, PlanningArea.name).where(PlanningArea.id > after_id)
         ):
             index.add(area_id, name, (name,), _quoted(name))
+    elif kind in _CATALOGS:
+        # Retired entries are no longer offered (PRODUCT.md §1); handlers/catalogs.py
+        # names them when asked for by their exact name.
+        catalog = _CATALOGS[kind]
+        for entity_id, name in connection.execute(
+            select(catalog.id, catalog.name).where(
+                catalog.id > after_id, catalog.retired_at.is_(None)
+            )
+        ):
+            index.add(entity_id, name, (name,), _quoted(name))
     else:
         aliases: dict[int, list[str]] = {}
         for department_id, alias in connection.execute(
@@ -537,6 +555,11 @@ def _best_first(match: Match) -> tuple[float, int, int]:
     return (-match.score, _KIND_ORDER.index(match.kind), match.id)
 
 
+_CATALOGS: dict[Kind, type[FieldOfAction] | type[Trend]] = {
+    Kind.FIELD: FieldOfAction,
+    Kind.TREND: Trend,
+}
+
 _TITLED: dict[Kind, tuple[type[Measure] | type[Goal] | type[Meeting], str]] = {
     Kind.MEASURE: (Measure, "M-"),
     Kind.GOAL: (Goal, "Z-"),
@@ -552,6 +575,8 @@ _RENAME_ATTRIBUTES: dict[type, tuple[Kind, tuple[str, ...]]] = {
     Indicator: (Kind.INDICATOR, ("name",)),
     Person: (Kind.PERSON, ("name", "department_id")),
     PlanningArea: (Kind.AREA, ("name",)),
+    FieldOfAction: (Kind.FIELD, ("name", "retired_at")),
+    Trend: (Kind.TREND, ("name", "retired_at")),
     Department: (Kind.DEPARTMENT, ("name", "key")),
 }
 

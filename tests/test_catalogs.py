@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, inspect, select
 
 from bot.bootstrap import App
 from handlers.catalogs import Catalog, add_entry, list_entries, rename_entry, retire_entry
-from handlers.context import Context, CoreSettings, NotFound, Refused, UsageError
+from handlers.context import Ambiguous, Context, CoreSettings, NotFound, Refused, UsageError
 from handlers.core import Incoming
 from storage.demo import ensure_demo
 from storage.lookup import NameLookup
@@ -318,10 +318,14 @@ def test_unknown_ambiguous_and_short_references_change_nothing(clara: Chat) -> N
         "„Quatsch“ kenne ich nicht. Trends: Daseinsvorsorge, Demografischer Wandel, Demokratie, "
         'Digitalisierung, Diversität, Klimawandel. Neu anlegen: trend neu "Quatsch"'
     )
-    assert clara.say('ziel neu "X" trends:demo') == (
-        "„demo“ passt auf mehrere Trends: Demografischer Wandel, Demokratie. "
-        "Bitte den ganzen Namen angeben."
+    assert clara.say('ziel neu "X" trends:demo') == "\n".join(
+        [
+            "„demo“ passt auf mehrere. Bitte mit der Nummer antworten:",
+            "1. Demografischer Wandel",
+            "2. Demokratie",
+        ]
     )
+    clara.say("wer bin ich")  # no pick: the list is left as it was asked
     # Fewer than three letters never match a fragment.
     assert clara.say('ziel neu "X" handlungsfeld:Bi').startswith("„Bi“ kenne ich nicht.")
     assert state(clara.app) == before
@@ -332,10 +336,15 @@ def test_the_full_name_wins_over_a_fragment_of_another_entry(clara: Chat) -> Non
     assert clara.say('ziel neu "X" handlungsfeld:bildung').splitlines()[-1] == (
         "Handlungsfeld: Bildung"
     )
-    assert clara.say('ziel neu "Y" handlungsfeld:bild') == (
-        "„bild“ passt auf mehrere Handlungsfelder: Bildung, Weiterbildung. "
-        "Bitte den ganzen Namen angeben."
+    assert clara.say('ziel neu "Y" handlungsfeld:bild') == "\n".join(
+        [
+            "„bild“ passt auf mehrere. Bitte mit der Nummer antworten:",
+            "1. Bildung",
+            "2. Weiterbildung",
+        ]
     )
+    # The number picks, like every other numbered list.
+    assert clara.say("2").splitlines()[-1] == "Handlungsfeld: Weiterbildung"
 
 
 # -- handlungsfelder / trends: list, neu, umbenennen, archivieren -------------------------------
@@ -491,10 +500,14 @@ def test_bad_catalog_input_changes_nothing(clara: Chat) -> None:
     assert clara.say('handlungsfeld umbenennen Quatsch "Neu"') == (
         f"„Quatsch“ habe ich nicht gefunden.\nHandlungsfelder: {FIELDS_SHOWN}"
     )
-    assert clara.say('trend umbenennen demo "Neu"') == (
-        "„demo“ passt auf mehrere Trends: Demografischer Wandel, Demokratie. "
-        "Bitte den ganzen Namen angeben."
+    assert clara.say('trend umbenennen demo "Neu"') == "\n".join(
+        [
+            "„demo“ passt auf mehrere. Bitte mit der Nummer antworten:",
+            "1. Demografischer Wandel",
+            "2. Demokratie",
+        ]
     )
+    clara.say("wer bin ich")  # no pick
     assert clara.say("handlungsfeld umbenennen Arbeit Gute Arbeit") == "\n".join(
         [
             "Bitte den neuen Namen in Anführungszeichen setzen.",
@@ -596,8 +609,9 @@ def test_the_functions_for_the_command_line(empty_app: App) -> None:
             add_entry(ctx, Catalog.FIELD, "GESUNDHEIT")
         with pytest.raises(NotFound):
             rename_entry(ctx, Catalog.FIELD, "Quatsch", "Neu")
-        with pytest.raises(Refused, match="matches several fields of action: Arbeit, Gesundheit"):
+        with pytest.raises(Ambiguous) as several:
             retire_entry(ctx, Catalog.FIELD, "eit")
+        assert [m.label for m in several.value.candidates] == ["Arbeit", "Gesundheit"]
         with pytest.raises(NotFound):
             retire_entry(ctx, Catalog.TREND, "di")  # fewer than three letters
         uow.commit()

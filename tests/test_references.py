@@ -161,8 +161,18 @@ def test_an_option_fragment_in_several_names_asks(coordinator: Chat) -> None:
 
 def test_a_write_on_a_unique_fragment_names_what_it_acted_on(coordinator: Chat) -> None:
     reply = coordinator.say("melden tagespflege 10%")
-    assert reply.startswith("Bericht zu M-8 gespeichert"), reply
-    assert reply.endswith("„tagespflege“ = M-8 Kindertagespflege in der Gartenstadt ausbauen")
+    assert reply.splitlines() == [
+        "Bericht zu M-8 gespeichert",
+        "🟢 M-8 Kindertagespflege in der Gartenstadt ausbauen — JA, 10 %, Frist 27.03.2027",
+    ]
+    # Where the reply shows only a key, the line at the end says what the fragment meant.
+    created = coordinator.say('neu "Sprachcafé für Eltern" ressort:jugenda')
+    assert created.splitlines() == [
+        "Angelegt: M-51",
+        "⚪ M-51 Sprachcafé für Eltern — JA, 0 %, ohne Frist",
+        "",
+        "„jugenda“ = Jugendamt (JA)",
+    ]
 
 
 def test_a_write_on_a_fragment_of_two_names_asks_even_with_a_clear_favourite(
