@@ -20,7 +20,7 @@ from handlers.measures import deadline_option
 from handlers.views import LIST_LIMIT, measure_line
 from schedules.rules import ReminderRules
 from storage.intervals import parse_interval
-from storage.lookup import Kind
+from storage.lookup import Kind, clean_reference, id_shape
 from storage.models import (
     Decision,
     Department,
@@ -665,7 +665,7 @@ def decision(ctx: Context, args: Args) -> Reply:
     else:
         # Unquoted: the text runs up to the first word that is an id (M-12, Z-3).
         split = next(
-            (i for i, w in enumerate(rest) if re.match(r"^[MZ]-?\d+$", w.text, re.I)), len(rest)
+            (i for i, w in enumerate(rest) if id_shape(w.text) is not None), len(rest)
         )
         text, references = " ".join(w.text for w in rest[:split]), rest[split:]
     if len(text.strip()) < 3:
@@ -828,17 +828,18 @@ def decision_done(ctx: Context, args: Args) -> Reply:
     if not args.words:
         raise UsageError()
     text = args.words[0].text
-    found = re.match(r"^(S-?\d+)/(\d+)$", text, re.IGNORECASE)
-    if found is None:
+    # The meeting's id as every id is read (look-alikes normalised), then the number.
+    meeting_ref, _slash, number_text = clean_reference(text).rpartition("/")
+    if id_shape(meeting_ref) is None or not number_text.isdigit():
         raise UsageError(
             ctx.de_en(
                 f"„{text}“ ist keine Beschlussnummer wie S-1/2.",
                 f"“{text}” is not a decision number like S-1/2.",
             )
         )
-    match = ctx.resolve(found.group(1), [Kind.MEETING])
+    match = ctx.resolve(meeting_ref, [Kind.MEETING])
     meeting = _meeting(ctx, match.id)
-    number = int(found.group(2))
+    number = int(number_text)
     if not 1 <= number <= len(meeting.decisions):
         raise Refused(
             ctx.de_en(

@@ -324,3 +324,12 @@ def test_a_pick_in_a_list_option_keeps_the_other_entries(coordinator: Chat) -> N
         created = uow.session.get(Measure, 51)
         assert created is not None
         assert [d.key for d in created.participants] == ["KA", "SA"]
+
+
+def test_decision_references_are_read_like_every_id(coordinator: Chat) -> None:
+    # Unquoted, the text runs up to the first id — a look-alike id too.
+    reply = coordinator.say("beschluss S\u20131 Neubau zuerst M\u20106")
+    assert reply.splitlines()[:2] == ["Beschluss S-1", "⏳ S-1/4 Neubau zuerst"], reply
+    assert "Betrifft: M-6" in reply
+    done = coordinator.say("beschluss umgesetzt S\u20101/4")
+    assert done.startswith("Beschluss umgesetzt"), done
