@@ -580,8 +580,12 @@ def _operator(app: App, args: argparse.Namespace) -> int:
 
 def _room_of(args: argparse.Namespace) -> tuple[str, str]:
     if args.matrix:
-        if not args.matrix.startswith("!") or ":" not in args.matrix:
-            raise CliError("a Matrix room id looks like !abc123:example.org")
+        # `!abc123:example.org`, or since room version 12 `!` and an opaque id alone.
+        if not args.matrix.startswith("!") or len(args.matrix) < 2 or " " in args.matrix:
+            raise CliError(
+                "a Matrix room id starts with ! (e.g. !abc123:example.org, or !abc123 in "
+                "rooms of version 12 and later)"
+            )
         return "matrix", str(args.matrix)
     if not str(args.telegram).lstrip("-").isdigit():
         raise CliError("a Telegram chat id is a number, e.g. -1001234567890")

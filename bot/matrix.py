@@ -778,8 +778,9 @@ class MatrixTransport:
                 and event.membership == "invite"
             ):
                 inviter = event.sender
-        if inviter is not None and inviter_allowed(
-            inviter, self.config.allowed_inviters, self._admins
+        if inviter is not None and (
+            inviter_allowed(inviter, self.config.allowed_inviters, self._admins)
+            or await asyncio.to_thread(self.app.dispatcher.is_admin, PLATFORM, inviter)
         ):
             answer = await self.client.join(room_id)
             if isinstance(answer, nio.JoinError):

@@ -763,7 +763,9 @@ class TelegramTransport:
             )
             return
         adder = change.from_user
-        if adder.id in self._allowed_adders:
+        if adder.id in self._allowed_adders or await self._db(
+            self.app.dispatcher.is_admin, PLATFORM, str(adder.id)
+        ):
             log.info("Telegram: added to %s (%s) by %s", chat.id, chat.title, adder.id)
             return
         if not await self._first_time(update, chat.id):

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from handlers.args import Args
 from handlers.context import Context, Refused, UsageError
 from handlers.core import Reply
-from storage.lookup import Kind
+from storage.lookup import Kind, normalize
 from storage.models import (
     ChatIdentity,
     Department,
@@ -60,6 +60,22 @@ def create_department(session_ctx: Context, key: str, name: str, aliases: list[s
             ctx.de_en(
                 f"Das Kürzel {key} hat schon {existing.label}.",
                 f"The key {key} is taken by {existing.label}.",
+            )
+        )
+    # A second "Jugendamt" would make the name ambiguous everywhere it is typed.
+    same_name = next(
+        (
+            d
+            for d in ctx.session.execute(select(Department)).scalars()
+            if normalize(d.name) == normalize(name)
+        ),
+        None,
+    )
+    if same_name is not None:
+        raise Refused(
+            ctx.de_en(
+                f"Ein Ressort „{same_name.name}“ gibt es schon: {same_name.label}.",
+                f"There is a department “{same_name.name}” already: {same_name.label}.",
             )
         )
     taken = (
@@ -118,8 +134,10 @@ def room_link(ctx: Context, platform: str, room_id: str) -> RoomLink:
     return room
 
 
-def link_room(ctx: Context, room: RoomLink, department: Department) -> None:
-    previous = room.department.key if room.department else None
+def link_room(ctx: Context, room: RoomLink, department: Department) -> Department | None:
+    """Link `room` to `department`; returns the department it belonged to before."""
+    before = room.department
+    previous = before.key if before else None
     room.department = department
     ctx.session.flush()
     ctx.audit(
@@ -129,6 +147,7 @@ def link_room(ctx: Context, room: RoomLink, department: Department) -> None:
         before={"department": previous},
         after={"department": department.key, "room": room.address},
     )
+    return before
 
 
 def make_coordination_room(ctx: Context, room: RoomLink) -> list[RoomLink]:
@@ -163,17 +182,39 @@ def link_department(ctx: Context, args: Args) -> Reply:
     match = ctx.resolve(text, [Kind.DEPARTMENT], start=args.words[0].start, end=args.words[-1].end)
     department = ctx.session.get(Department, match.id)
     assert department is not None
-    link_room(
-        ctx, ctx.room or room_link(ctx, ctx.incoming.platform, ctx.incoming.room_id), department
-    )
-    return Reply.text(
+    room = ctx.room or room_link(ctx, ctx.incoming.platform, ctx.incoming.room_id)
+    if room.department_id == department.id:
+        return Reply.text(
+            ctx.de_en(
+                f"Dieser Raum gehört bereits zu {department.label}.",
+                f"This room belongs to {department.label} already.",
+            )
+        )
+    before = link_room(ctx, room, department)
+    lines = [
         ctx.de_en(
             f"Dieser Raum gehört jetzt zu {department.label}. „status“ zeigt hier "
             f"dessen Maßnahmen.",
             f"This room now belongs to {department.label}. “status” here shows its measures.",
-        ),
-        heading=ctx.de_en("Raum verknüpft", "Room linked"),
-    )
+        )
+    ]
+    if before is not None:
+        # The department that loses the room should not lose its reminders unnoticed.
+        rooms_left = ctx.session.execute(
+            select(RoomLink.id).where(RoomLink.department_id == before.id)
+        ).first()
+        where = (
+            ctx.de_en("an seine anderen Räume", "to its other rooms")
+            if rooms_left
+            else ctx.de_en("an den Koordinationsraum", "to the coordination room")
+        )
+        lines.append(
+            ctx.de_en(
+                f"Vorher: {before.label} — dessen Erinnerungen gehen jetzt {where}.",
+                f"Before: {before.label} — its reminders now go {where}.",
+            )
+        )
+    return Reply.text(*lines, heading=ctx.de_en("Raum verknüpft", "Room linked"))
 
 
 def show_link(ctx: Context, args: Args) -> Reply:

@@ -112,3 +112,28 @@ def split_list(token: Token) -> list[Token]:
         start = offset + found.start() + (len(text) - len(text.lstrip()))
         parts.append(Token(stripped, start, start + len(stripped), quoted=False))
     return parts
+
+
+def words_after(args: Args, token: Token) -> list[Token]:
+    """The free words right after an option's value, up to the next option or quoted text."""
+    limit = min((o.start for o in args.options.values() if o.start > token.start), default=None)
+    following: list[Token] = []
+    for word in sorted(args.words, key=lambda w: w.start):
+        if word.start < token.end:
+            continue
+        if word.quoted or (limit is not None and word.start > limit):
+            break
+        following.append(word)
+    return following
+
+
+def stray_words(args: Args) -> list[Token]:
+    """Unquoted free words after an option when the free text was quoted (`neu "Elterncafé"
+    raum:Neue Mitte`): they belong to no argument, so the command asks for quotes instead of
+    putting them in the title."""
+    if not any(word.quoted for word in args.words):
+        return []
+    first_option = min((o.start for o in args.options.values()), default=None)
+    if first_option is None:
+        return []
+    return [w for w in args.words if not w.quoted and w.start > first_option]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from handlers.args import Args, Token, stray_words, words_after
 from handlers.core import Incoming, Language
 from handlers.i18n import t
 from storage.lookup import How, Kind, Match, NameLookup, Resolution, id_shape
@@ -173,6 +175,53 @@ class Context:
             raise Ambiguous(text, start, end, resolution.candidates, resolution.more)
         hint = None if resolution.candidates else self._not_found_hint(text, kinds)
         raise NotFound(text, resolution.candidates, hint)
+
+    def take_option_words(
+        self, args: Args, kinds: Mapping[str, Collection[Kind]], *, lists: Collection[str] = ()
+    ) -> None:
+        """Option values of several words typed without quotes: `verantwortlich:Max Müller`
+        takes the unquoted words that follow when together they name something exactly (an
+        id, a name, an alias; longest first). Those words then leave the free text, so they
+        never end up in a title. For list options (`beteiligt:SA,Amt 51`) the last entry
+        is extended."""
+        for key, wanted in kinds.items():
+            token = args.options.get(key)
+            if token is None or token.quoted:
+                continue
+            following = words_after(args, token)
+            for n in range(len(following), 0, -1):
+                joined = " ".join([token.text, *(w.text for w in following[:n])])
+                parts = (
+                    [p.strip() for p in re.split(r"[,;]", joined)] if key in lists else [joined]
+                )
+                # Every entry that now spans several words must name something exactly.
+                spanning = [p for p in parts if " " in p]
+                if not spanning or not all(self._names_exactly(p, wanted) for p in spanning):
+                    continue
+                end = following[n - 1].end
+                typed = self.incoming.text.strip()
+                args.options[key] = Token(typed[token.start : end], token.start, end)
+                for word in following[:n]:
+                    args.words.remove(word)
+                break
+
+    def _names_exactly(self, text: str, kinds: Collection[Kind]) -> bool:
+        found = self.lookup.resolve(self.session, text, kinds, pins=self.incoming.pins)
+        return found.match is not None and found.match.how in (How.ID, How.EXACT, How.PIN)
+
+    def refuse_stray_words(self, args: Args) -> None:
+        """Refuse words that belong to no argument (see handlers.args.stray_words)."""
+        stray = stray_words(args)
+        if stray:
+            words = " ".join(w.text for w in stray)
+            raise UsageError(
+                self.de_en(
+                    f"„{words}“ gehört zu keiner Angabe. Namen aus mehreren Wörtern bitte in "
+                    'Anführungszeichen, z. B. raum:"Neue Mitte".',
+                    f"“{words}” belongs to no field. Please quote names of several words, "
+                    'e.g. area:"Neue Mitte".',
+                )
+            )
 
     def _wrong_kind(self, text: str, kinds: Collection[Kind], resolution: Resolution) -> str:
         """`Z-1 ist ein Ziel, keine Maßnahme.` — an id is that id, never something else."""

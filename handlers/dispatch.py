@@ -288,6 +288,20 @@ class Dispatcher:
         )
         return person, is_admin, room
 
+    def is_admin(self, platform: str, user_id: str) -> bool:
+        """An administrator: named in the configuration, or registered with `--admin`
+        (adapters ask before they accept an invite or stay in a group)."""
+        if f"{platform}:{user_id}" in self.settings.admins:
+            return True
+        with self.uows() as uow:
+            return bool(
+                uow.session.execute(
+                    select(Person.is_admin)
+                    .join(ChatIdentity)
+                    .where(ChatIdentity.platform == platform, ChatIdentity.user_id == user_id)
+                ).scalar()
+            )
+
     def _language(self, person: Person | None, room: RoomLink | None) -> Language:
         for choice in (person.language if person else None, room.language if room else None):
             if choice in ("de", "en"):

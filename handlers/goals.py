@@ -142,8 +142,8 @@ def goal_detail(ctx: Context, goal_id: int) -> Reply:
     progress = f"{round(total / count)} %" if count else "–"
     lines.append(
         ctx.de_en(
-            f"Fortschritt: {progress} über {count} Maßnahmen",
-            f"Progress: {progress} across {count} measures",
+            f"Fortschritt: {progress} über {count} Maßnahme{'' if count == 1 else 'n'}",
+            f"Progress: {progress} across {count} measure{'' if count == 1 else 's'}",
         )
     )
     if goal.evaluation_interval:
@@ -192,6 +192,12 @@ def goal_detail(ctx: Context, goal_id: int) -> Reply:
 
 
 def new_goal(ctx: Context, args: Args) -> Reply:
+    ctx.take_option_words(
+        args,
+        {"parent": [Kind.GOAL], "field": [Kind.FIELD], "trends": [Kind.TREND]},
+        lists=("trends",),
+    )
+    ctx.refuse_stray_words(args)
     if not args.words:
         raise UsageError(ctx.de_en("Der Titel fehlt.", "The title is missing."))
     title = " ".join(w.text for w in args.words)
@@ -248,7 +254,14 @@ def new_goal(ctx: Context, args: Args) -> Reply:
         "create",
         "goal",
         goal.id,
-        after={"title": title, "parent": goal.parent.ref if goal.parent else None},
+        after={
+            "title": title,
+            "parent": goal.parent.ref if goal.parent else None,
+            "field_of_action": goal.field_of_action.name if goal.field_of_action else None,
+            "trends": [trend.name for trend in goal.trends],
+            "evaluation_interval": goal.evaluation_interval,
+            "quality_target": goal.quality_target,
+        },
     )
     kind = LEVEL_NAMES[min(_level(goal), 3)][0 if ctx.lang == "de" else 1]
     lines = [f"{kind}: {goal.title}"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from handlers.args import Args, Token, split_list
+from handlers.args import Args, Token, split_list, words_after
 from handlers.context import Context, NotFound, Refused, UsageError
 from handlers.core import Language, Reply, ShownVersion
 from handlers.dates import parse_date, take_date
@@ -57,6 +57,14 @@ NEW_OPTIONS = {
     "start": "start",
     "beginn": "start",
 }
+# The options of `neu` that name something, and what they name (several words allowed).
+_NEW_REFERENCES = {
+    "department": [Kind.DEPARTMENT],
+    "goal": [Kind.GOAL],
+    "responsible": [Kind.PERSON],
+    "participants": [Kind.DEPARTMENT],
+    "area": [Kind.AREA],
+}
 _PERCENT = re.compile(r"^(\d{1,3})%?$")
 # What is meant as a percentage, good or bad: `70%`, `70`, `-5%`, `50,5%`, `NaN%`.
 _PERCENT_LIKE = re.compile(r"^(?:[-+]?\d+(?:[.,]\d+)?%?|.*%)$")
@@ -70,25 +78,12 @@ def _resolve_token(ctx: Context, token: Token, kinds: list[Kind]) -> Match:
     return ctx.resolve(token.text, kinds, start=token.start, end=token.end)
 
 
-def _words_after(args: Args, token: Token) -> list[Token]:
-    """The free words right after an option's value, up to the next option or quoted text."""
-    limit = min((o.start for o in args.options.values() if o.start > token.start), default=None)
-    following: list[Token] = []
-    for word in sorted(args.words, key=lambda w: w.start):
-        if word.start < token.end:
-            continue
-        if word.quoted or (limit is not None and word.start > limit):
-            break
-        following.append(word)
-    return following
-
-
 def _date_option(ctx: Context, token: Token, args: Args | None = None) -> date:
     """A date option; `frist:Ende März` and `frist:in 2 Wochen` take the words that follow
     (they are then no longer part of the title)."""
     value = None
     if args is not None and not token.quoted:
-        following = _words_after(args, token)
+        following = words_after(args, token)
         found = take_date([token.text, *(w.text for w in following)], ctx.today)
         if found is not None:
             value, used = found
@@ -200,6 +195,33 @@ def _check_scope(ctx: Context, measure: Measure, *, lead_only: bool, what: str) 
     )
 
 
+def _involve_responsible(ctx: Context, measure: Measure, person: Person) -> str | None:
+    """The responsible person must be able to report (PRODUCT.md §1 roles): a reader is
+    refused; a member of a department that neither leads nor takes part in the measure
+    brings that department in as participating, and the returned line says so."""
+    name = person_name(ctx.session, person)
+    what = measure.ref if measure.id is not None else f"„{measure.title}“"
+    if person.role is Role.READ:
+        raise Refused(
+            ctx.de_en(
+                f"{name} hat die Rolle lesen und kann zu {what} nicht melden; "
+                "verantwortlich sein kann, wer melden darf (koordination oder ressort).",
+                f"{name} has the role lesen (read only) and cannot report on {what}; "
+                "the responsible person must be able to report (koordination or ressort).",
+            )
+        )
+    department = person.department
+    if person.role is not Role.DEPARTMENT or department is None:
+        return None
+    if department is measure.lead_department or department in measure.participants:
+        return None
+    measure.participants.append(department)
+    return ctx.de_en(
+        f"{department.label} ist jetzt beteiligt, damit {name} melden kann.",
+        f"{department.label} now takes part, so that {name} can report.",
+    )
+
+
 def _snapshot(measure: Measure) -> dict[str, Any]:
     return {
         "status": measure.status.value,
@@ -224,6 +246,8 @@ def new_measure(ctx: Context, args: Args) -> Reply:
         for key in ("deadline", "start")
         if key in args.options
     }
+    ctx.take_option_words(args, _NEW_REFERENCES, lists=("participants",))
+    ctx.refuse_stray_words(args)
     if not args.words:
         raise UsageError(ctx.de_en("Der Titel fehlt.", "The title is missing."))
     title, _s, _e = _span(args.words)
@@ -276,6 +300,11 @@ def new_measure(ctx: Context, args: Args) -> Reply:
                 and participant not in measure.participants
             ):
                 measure.participants.append(participant)
+    involved = (
+        _involve_responsible(ctx, measure, measure.responsible)
+        if measure.responsible is not None
+        else None
+    )
     if "interval" in options:
         interval = parse_interval(options["interval"].text)
         if interval is None:
@@ -308,6 +337,8 @@ def new_measure(ctx: Context, args: Args) -> Reply:
                 f"New planning area “{measure.planning_area.name}” created.",
             )
         )
+    if involved is not None:
+        lines.append(involved)
     if measure.responsible is not None:
         _notify_assignee(ctx, measure, measure.responsible)
         lines.append(
@@ -355,6 +386,8 @@ def assign(ctx: Context, args: Args) -> Reply:
     measure = _lock_measure(ctx, match.id)
     _check_version(ctx, measure)
     before = _snapshot(measure)
+    participants_before = [d.key for d in measure.participants]
+    involved: str | None = None
     if target.kind is Kind.PERSON:
         person = ctx.session.get(Person, target.id)
         assert person is not None
@@ -365,6 +398,7 @@ def assign(ctx: Context, args: Args) -> Reply:
                     f"{person.name} is already responsible for {measure.ref}.",
                 )
             )
+        involved = _involve_responsible(ctx, measure, person)
         measure.responsible = person
         assignee = person_name(ctx.session, person)
     else:
@@ -383,12 +417,16 @@ def assign(ctx: Context, args: Args) -> Reply:
         assignee = department.label
     _bump(measure)
     ctx.session.flush()
+    after = _snapshot(measure)
+    if involved is not None:
+        before["participants"] = participants_before
+        after["participants"] = [d.key for d in measure.participants]
     ctx.audit(
         "assign",
         "measure",
         measure.id,
         before=before,
-        after=_snapshot(measure),
+        after=after,
         version=measure.version,
     )
     if target.kind is Kind.PERSON:
@@ -409,7 +447,7 @@ def assign(ctx: Context, args: Args) -> Reply:
                 "No notice: neither the department nor the coordination has a linked room.",
             ),
         }[_notify_department(ctx, measure, measure.lead_department)]
-    lines = [measure_line(measure, ctx.today, ctx.lang), notice]
+    lines = [measure_line(measure, ctx.today, ctx.lang), *([involved] if involved else []), notice]
     reply = Reply.text(
         *lines, heading=ctx.de_en(f"{measure.ref} → {assignee}", f"{measure.ref} → {assignee}")
     )
@@ -761,6 +799,9 @@ EDIT_OPTIONS = {
     "interval": "interval",
     "beginn": "start",
     "start": "start",
+    "beteiligt": "participants",
+    "participants": "participants",
+    "participating": "participants",
     # Fields with a command of their own: recognised, to say which command changes them.
     "frist": "deadline",
     "deadline": "deadline",
@@ -795,6 +836,11 @@ def edit(ctx: Context, args: Args) -> Reply:
                     f"That has its own command: {command}",
                 )
             )
+    ctx.take_option_words(
+        args,
+        {"goal": [Kind.GOAL], "area": [Kind.AREA], "participants": [Kind.DEPARTMENT]},
+        lists=("participants",),
+    )
     if len(args.words) > 1:
         extra = " ".join(w.text for w in args.words[1:])
         raise UsageError(
@@ -843,6 +889,16 @@ def edit(ctx: Context, args: Args) -> Reply:
         changes["start"] = (
             None if token.text.strip().casefold() in _CLEAR else _date_option(ctx, token)
         )
+    if "participants" in options:
+        token = options["participants"]
+        changes["participants"] = (
+            []
+            if token.text.strip().casefold() in _CLEAR
+            else [
+                ctx.session.get(Department, _resolve_token(ctx, part, [Kind.DEPARTMENT]).id)
+                for part in split_list(token)
+            ]
+        )
     measure = _lock_measure(ctx, match.id)
     _check_version(ctx, measure)
     before = _edit_snapshot(measure)
@@ -865,6 +921,11 @@ def edit(ctx: Context, args: Args) -> Reply:
         measure.evaluation_interval = changes["interval"]
     if "start" in changes:
         measure.start = changes["start"]
+    if "participants" in changes:
+        # The lead is not a participant of its own measure; each department once.
+        wanted = {d.id: d for d in changes["participants"] if d is not None}
+        wanted.pop(measure.lead_department_id, None)
+        measure.participants = sorted(wanted.values(), key=lambda d: d.key)
     after = _edit_snapshot(measure)
     changed = [key for key in after if after[key] != before[key]]
     if not changed:
@@ -909,6 +970,7 @@ _EDIT_LABELS = {
     "planning_area": ("Planungsraum", "Planning area"),
     "evaluation_interval": ("Intervall", "Interval"),
     "start": ("Beginn", "Start"),
+    "participants": ("Beteiligt", "Participating"),
 }
 
 
@@ -921,6 +983,7 @@ def _edit_snapshot(measure: Measure) -> dict[str, Any]:
         "planning_area": measure.planning_area.name if measure.planning_area else None,
         "evaluation_interval": measure.evaluation_interval,
         "start": measure.start.isoformat() if measure.start else None,
+        "participants": ", ".join(d.key for d in measure.participants) or None,
     }
 
 

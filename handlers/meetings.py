@@ -533,6 +533,9 @@ def _departments(ctx: Context, token: Token) -> list[Department]:
 
 def new_meeting(ctx: Context, args: Args) -> Reply:
     """`sitzung neu <datum> <zeit> "<titel>" [raum:] [ressorts:] [gremium:]`."""
+    ctx.take_option_words(
+        args, {"room": [Kind.DEPARTMENT], "departments": [Kind.DEPARTMENT]}, lists=("departments",)
+    )
     if len(args.words) < 3:
         raise UsageError()
     starts_at, used = _take_when(ctx, args.words)
@@ -664,9 +667,7 @@ def decision(ctx: Context, args: Args) -> Reply:
         text, references = rest[quoted].text, rest[:quoted] + rest[quoted + 1 :]
     else:
         # Unquoted: the text runs up to the first word that is an id (M-12, Z-3).
-        split = next(
-            (i for i, w in enumerate(rest) if id_shape(w.text) is not None), len(rest)
-        )
+        split = next((i for i, w in enumerate(rest) if id_shape(w.text) is not None), len(rest))
         text, references = " ".join(w.text for w in rest[:split]), rest[split:]
     if len(text.strip()) < 3:
         raise UsageError(ctx.de_en("Der Beschlusstext fehlt.", "The decision text is missing."))

@@ -184,8 +184,8 @@ def build_registry() -> Registry:
             Access.COORDINATION,
             measures.edit,
             (
-                "ändern <maßnahme> titel: beschreibung: ziel: raum: intervall: beginn:",
-                "edit <measure> title: description: goal: area: interval: start:",
+                "ändern <maßnahme> titel: beschreibung: ziel: raum: intervall: beginn: beteiligt:",
+                "edit <measure> title: description: goal: area: interval: start: participating:",
             ),
             (
                 'ändern M-12 titel:"Lernförderung ab Klasse 8" raum:Nordstadt',

@@ -471,6 +471,7 @@ _FIELD_NAMES = {
     "planning_area": ("Planungsraum", "planning area"),
     "evaluation_interval": ("Intervall", "interval"),
     "start": ("Beginn", "start"),
+    "participants": ("beteiligt", "participating"),
 }
 
 

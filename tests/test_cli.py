@@ -144,7 +144,7 @@ def test_a_municipality_is_set_up_from_the_command_line(
         (["ressort", "add", "J A!", "Kaputt"], "The key: 1–10 letters or digits"),
         (["ressort", "link", "XY", "--telegram", "5"], "not found: XY"),
         (["ressort", "link", "JA", "--telegram", "abc"], "a Telegram chat id is a number"),
-        (["room", "coordination", "--matrix", "koord"], "a Matrix room id looks like"),
+        (["room", "coordination", "--matrix", "koord"], "a Matrix room id starts with !"),
         (
             ["person", "add", "Eva", "--rolle", "ressort", "--telegram", "1"],
             "--ressort is required for the role ressort",

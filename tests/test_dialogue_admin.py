@@ -465,3 +465,18 @@ def test_an_admin_from_the_configuration_who_is_no_person(sqlite_app: App) -> No
     # Doing what the reply says makes the admin a person who may work.
     root.say('person neu "Rita Root" rolle:koordination matrix:@root:musterstadt.de')
     assert root.say("melden M-1 85%").splitlines()[0] == "Bericht zu M-1 gespeichert"
+
+
+def test_a_second_department_of_the_same_name_is_refused(sqlite_app: App) -> None:
+    """Found by the real-start suite: a second "Jugendamt" made the name ambiguous."""
+    root = Chat(sqlite_app, "Anna Schmidt")
+    assert root.say('ressort neu JB "jugendamt"') == (
+        "Ein Ressort „Jugendamt“ gibt es schon: Jugendamt (JA)."
+    )
+    with sqlite_app.uows() as uow:
+        assert (
+            uow.session.execute(
+                select(Department).where(Department.key == "JB")
+            ).scalar_one_or_none()
+            is None
+        )

@@ -6,6 +6,8 @@ with a notice); `ändern` says so instead of changing them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from conftest import Chat
 from sqlalchemy import select
 from test_references import db_state
@@ -15,7 +17,7 @@ from handlers.core import ShownVersion
 from storage.models import AuditEntry, Measure, PlanningArea
 
 USAGE = [
-    "Aufruf: ändern <maßnahme> titel: beschreibung: ziel: raum: intervall: beginn:",
+    "Aufruf: ändern <maßnahme> titel: beschreibung: ziel: raum: intervall: beginn: beteiligt:",
     'Beispiel: ändern M-12 titel:"Lernförderung ab Klasse 8" raum:Nordstadt',
 ]
 
@@ -96,7 +98,7 @@ def test_bad_input_changes_nothing(anna: Chat) -> None:
     anna.say("wer bin ich")  # records the console as where Anna writes from
     before = db_state(anna.app)
     cases = {
-        "ändern": ["Aufruf: ändern <maßnahme> titel: beschreibung: ziel: raum: intervall: beginn:"],
+        "ändern": USAGE[:1],
         "ändern M-8": ["Was soll sich ändern?", *USAGE],
         "ändern M-8 frist:31.12.2027": [
             "Das ändert ein eigener Befehl: frist <maßnahme> <datum> <begründung>",
@@ -144,3 +146,20 @@ def test_an_edit_from_an_outdated_message_is_refused(anna: Chat) -> None:
         "Es wurde nichts geändert:"
     ), reply
     assert db_state(anna.app) == before
+
+
+def test_participants_are_set_and_the_lead_is_never_one_of_them(anna: Chat) -> None:
+    reply = anna.say("ändern M-8 beteiligt:SA,Amt 51,Kultur")
+    assert reply.splitlines()[:2] == ["Geändert: M-8", "Beteiligt: – → KA, SA"], reply
+    assert [d.key for d in stored_participants(anna.app, 8)] == ["KA", "SA"]
+    assert anna.say("ändern M-8 beteiligt:-").splitlines()[1] == "Beteiligt: KA, SA → –"
+    assert stored_participants(anna.app, 8) == []
+
+
+def stored_participants(app: App, measure_id: int) -> list[Any]:
+    with app.uows() as uow:
+        found = uow.session.get(Measure, measure_id)
+        assert found is not None
+        participants = list(found.participants)
+        uow.session.expunge_all()
+        return participants

@@ -272,7 +272,14 @@ def test_ziel_neu_with_every_option(anna: Chat) -> None:
     assert (entry.action, entry.entity_id, entry.after) == (
         "create",
         18,
-        {"title": "Mehr Ganztagsplätze", "parent": "Z-3"},
+        {
+            "title": "Mehr Ganztagsplätze",
+            "parent": "Z-3",
+            "field_of_action": "Bildung",
+            "trends": ["Diversität", "Digitalisierung"],
+            "evaluation_interval": "quartalsweise",
+            "quality_target": "80 % Ganztag",
+        },
     )
     assert entry.origin_room == "konsole"
 
