@@ -191,9 +191,7 @@ class Context:
             following = words_after(args, token)
             for n in range(len(following), 0, -1):
                 joined = " ".join([token.text, *(w.text for w in following[:n])])
-                parts = (
-                    [p.strip() for p in re.split(r"[,;]", joined)] if key in lists else [joined]
-                )
+                parts = [p.strip() for p in re.split(r"[,;]", joined)] if key in lists else [joined]
                 # Every entry that now spans several words must name something exactly.
                 spanning = [p for p in parts if " " in p]
                 if not spanning or not all(self._names_exactly(p, wanted) for p in spanning):
