@@ -48,6 +48,7 @@ ENV_SECRETS = {
     "REGELKREIS_TELEGRAM_TOKEN": ("telegram", "token"),
     "REGELKREIS_TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
     "REGELKREIS_DATABASE_URL": ("database", "url"),
+    "REGELKREIS_EMAIL_PASSWORD": ("email", "password"),
 }
 _HHMM = r"([01]\d|2[0-3]):[0-5]\d"
 
@@ -211,6 +212,81 @@ class TelegramConfig(_Section):
         return self
 
 
+# The usual port of each kind of SMTP security: submission, submissions (RFC 8314), plain SMTP.
+EMAIL_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+class EmailConfig(_Section):
+    """`[email]`: the SMTP server reminders go through to people no chat reaches."""
+
+    host: str
+    # Default: 587 for starttls, 465 for tls, 25 for none.
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    user: str | None = None
+    password: SecretStr | None = None
+    sender: str
+    timeout: float = Field(default=20, gt=0, le=600)
+    # Check the server's certificate (and name); off only for a test server.
+    verify: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _port_of_security(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "port" not in data:
+            security = data.get("security", "starttls")
+            if isinstance(security, str) and security in EMAIL_PORTS:
+                return {**data, "port": EMAIL_PORTS[security]}
+        return data
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        value = value.strip()
+        if not value or "://" in value or re.search(r"[\s/@]", value):
+            raise ValueError("write the server's name, e.g. smtp.stadt.de (no smtp://, no port)")
+        return value
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        from bot.email import mailbox
+
+        if mailbox(value) is None:
+            raise ValueError(
+                f"{value!r} is not one e-mail address; write e.g. "
+                '"Regelkreis <regelkreis@stadt.de>" or "regelkreis@stadt.de"'
+            )
+        return value.strip()
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _credentials(self) -> EmailConfig:
+        password = self.password.get_secret_value() if self.password else ""
+        if self.user and not password:
+            raise ValueError(
+                "user needs password (or REGELKREIS_EMAIL_PASSWORD in the environment)"
+            )
+        if password and not self.user:
+            raise ValueError(
+                "password (or REGELKREIS_EMAIL_PASSWORD) is set but user is not: name the "
+                "account to log in with, or remove the password"
+            )
+        if self.user and self.security == "none" and self.host.lower() not in _LOOPBACK:
+            raise ValueError(
+                'security = "none" would send the password unencrypted to '
+                f"{self.host}; use starttls or tls (none only for a server on this machine)"
+            )
+        return self
+
+
 def _parse_days(value: str) -> tuple[str, str]:
     found = re.match(rf"^({_HHMM})-({_HHMM})$", value.strip())
     if not found:
@@ -279,6 +355,8 @@ class Config(_Section):
     bot: BotConfig = Field(default_factory=BotConfig)
     matrix: MatrixConfig | None = None
     telegram: TelegramConfig | None = None
+    # The section's presence enables e-mail as a step of the recipient chain.
+    email: EmailConfig | None = None
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     # Where the file was read from; relative data_dir is taken relative to it.
     source: Path | None = Field(default=None, exclude=True)
