@@ -288,9 +288,12 @@ class MatrixTransport:
         *,
         wall_clock: Clock = system_clock,
         store_dir: Path | None = None,
+        send_only: bool = False,
     ) -> None:
+        """`send_only`: only the notifier, for `reminders run-due` (see `start`)."""
         self.app = app
         self.config = config
+        self.send_only = send_only
         # Real time, not the app's clock: event timestamps and leases are about this world.
         self.wall_clock = wall_clock
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", config.user_id.lstrip("@"))
@@ -316,15 +319,31 @@ class MatrixTransport:
     # -- Transport --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Take the lease for this account, then open the device's store (no network yet)."""
-        other = await asyncio.to_thread(self._take_lease)
-        if other is not None:
-            raise TransportTaken(
-                f"the Matrix account {self.config.user_id} is already served by another "
-                f"process ({other}); stop that one first (its lease ends "
-                f"{int(LEASE_TTL.total_seconds())} s after it stops renewing it)"
-            )
-        self._first_start = await asyncio.to_thread(self._ensure_first_start)
+        """Take the lease for this account, then open the device's store (no network yet).
+
+        Send-only (`reminders run-due`): the bot's device and store, but no lease — a bot
+        starting meanwhile must not find the account taken. Instead it leaves at once when
+        the bot holds the lease (the bot runs and delivers Matrix's reminders itself), and
+        asks again before every message it sends.
+        """
+        if self.send_only:
+            other = await asyncio.to_thread(self._server)
+            if other is not None:
+                raise TransportTaken(
+                    f"the Matrix account {self.config.user_id} is served by a running bot "
+                    f"({other}); it delivers the reminders for Matrix"
+                )
+        else:
+            other = await asyncio.to_thread(self._take_lease)
+            if other is not None:
+                raise TransportTaken(
+                    f"the Matrix account {self.config.user_id} is already served by another "
+                    f"process ({other}); stop that one first (its lease ends "
+                    f"{int(LEASE_TTL.total_seconds())} s after it stops renewing it)"
+                )
+            self._first_start = await asyncio.to_thread(self._ensure_first_start)
+        # Send-only syncs from the bot's token but never stores one: the bot still reads
+        # (and answers) everything that came meanwhile.
         self._sync_token = await asyncio.to_thread(self._get_state, "sync_token")
         self._saved_token = self._sync_token
         self.store_dir.mkdir(parents=True, exist_ok=True)
@@ -346,7 +365,16 @@ class MatrixTransport:
         )
 
     async def run(self) -> None:
-        """Log in, then sync until cancelled, riding out homeserver outages."""
+        """Log in, then sync until cancelled, riding out homeserver outages.
+
+        Send-only: log in, sync once to know the rooms, their members and keys (no event is
+        handled, answered or claimed, no invite accepted), then wait until cancelled.
+        """
+        if self.send_only:
+            await self._login()
+            await self._sync_quietly(first=True)
+            await asyncio.Event().wait()
+            return
         serving = asyncio.current_task()
         keeper = asyncio.create_task(self._keep_lease(serving), name="matrix:lease")
         try:
@@ -366,6 +394,13 @@ class MatrixTransport:
     async def stop(self) -> None:
         """Close the connection and release the lease."""
         self.ready.clear()
+        if self.send_only:
+            # No sync token to keep and no lease to release. The session and device stay:
+            # they are the bot's own (see docs/reminders.md, "Triggers").
+            if self.client is not None:
+                with contextlib.suppress(Exception):
+                    await self.client.close()
+            return
         if self._token_writer is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._token_writer
@@ -399,6 +434,13 @@ class MatrixTransport:
                 return None
             other = locks.holder_of(uows, self._lease_name, now)
         return other or "another process"
+
+    def _server(self) -> str | None:
+        """The process that serves this account now (holds its lease), if any."""
+        other = locks.holder_of(self.app.uows, self._lease_name, self._now())
+        if other is not None and _dead_local_holder(other):
+            return None
+        return other
 
     async def _keep_lease(self, serving: asyncio.Task[Any] | None) -> None:
         pruned = 0.0
@@ -527,19 +569,6 @@ class MatrixTransport:
             with contextlib.suppress(IntegrityError):  # a resend that got the same event id
                 uow.commit()
 
-    def _subject_of_notice(self, message: Reply) -> ShownVersion | None:
-        """The measure a reminder is about, when the outbox did not say (its quick answers do)."""
-        refs = {
-            found.group(1)
-            for answer in message.quick_answers
-            if (found := re.search(r"\bM-(\d+)\b", answer.command))
-        }
-        if len(refs) != 1:
-            return None
-        with self.app.uows() as uow:
-            measure = uow.session.get(Measure, int(refs.pop()))
-            return ShownVersion(measure.id, measure.version) if measure else None
-
     def _language_of(self, user_id: str) -> str:
         with self.app.uows() as uow:
             language = uow.session.execute(
@@ -628,6 +657,12 @@ class MatrixTransport:
     # -- the sync loop ----------------------------------------------------------------------
 
     def _sync_filter(self) -> dict[str, Any]:
+        if self.send_only:
+            # Rooms, members and encryption come with the state; events are not read.
+            return {
+                "room": {"timeline": {"limit": 1}, "ephemeral": {"types": []}},
+                "presence": {"types": []},
+            }
         return {
             "room": {"timeline": {"limit": self.timeline_limit}},
             "presence": {"types": []},
@@ -681,6 +716,40 @@ class MatrixTransport:
             self.ready.set()
             done, self._sync_done = self._sync_done, asyncio.Event()
             done.set()
+
+    async def _sync_quietly(self, *, first: bool = False, timeout_ms: int = 0) -> None:
+        """Send-only: one sync for the rooms and keys; nothing in it is handled or answered,
+        and its token stays in memory (the bot reads the same events later)."""
+        backoff = _Backoff()
+        while True:
+            try:
+                response = await self.client.sync(
+                    timeout=timeout_ms,
+                    sync_filter=self._filter or self._sync_filter(),
+                    since=self._sync_token,
+                    full_state=True if first else None,
+                )
+            except NETWORK_ERRORS as error:
+                await backoff.wait("Matrix sync", repr(error))
+                continue
+            if isinstance(response, nio.SyncError):
+                if response.status_code == "M_UNKNOWN_TOKEN":
+                    log.warning("Matrix access token expired; logging in again")
+                    await self._login(stale_token=True)
+                elif response.status_code == "M_LIMIT_EXCEEDED":
+                    await asyncio.sleep((response.retry_after_ms or 5000) / 1000)
+                else:
+                    await backoff.wait("Matrix sync", f"{response.status_code} {response.message}")
+                continue
+            break
+        self._sync_token = response.next_batch
+        try:
+            await self._crypto_housekeeping()
+        except NETWORK_ERRORS as error:  # keys are asked for again before each message
+            log.warning("Matrix key exchange failed (%r)", error)
+        self.ready.set()
+        done, self._sync_done = self._sync_done, asyncio.Event()
+        done.set()
 
     def _remember_token(self, token: str) -> None:
         """Keep the sync token; it is written behind the loop so no command waits for it."""
@@ -1130,10 +1199,19 @@ class MatrixTransport:
 
     # -- the Notifier -----------------------------------------------------------------------
 
+    async def wait_ready(self, timeout: float) -> bool:
+        """True once the first sync is done (the notifier can send); False after `timeout`."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.ready.wait(), timeout)
+        return self.ready.is_set()
+
     async def notify(self, recipient: Recipient, message: Reply, idempotency_key: str) -> Delivery:
         """Send a message the bot decided on its own (reminders, assignment notices)."""
         if not self.ready.is_set():
             return Delivery.temporary("Matrix is not connected yet")
+        if self.send_only and (other := await asyncio.to_thread(self._server)) is not None:
+            # The bot started while `run-due` sends: from now on it delivers.
+            return Delivery.temporary(f"the running bot ({other}) serves Matrix now")
         if recipient.kind == "room":
             room_id = recipient.address
         else:
@@ -1141,11 +1219,14 @@ class MatrixTransport:
             if isinstance(found, Delivery):
                 return found
             room_id = found
-        subject = message.subject
-        if subject is None and message.quick_answers:
-            subject = await asyncio.to_thread(self._subject_of_notice, message)
+        # The version the message shows comes with it (the outbox stores it): reactions on
+        # it are refused once the measure changed, like a typed change (PRODUCT.md §1).
         return await self._deliver(
-            room_id, message, seed=f"notice|{idempotency_key}", msgtype="m.text", subject=subject
+            room_id,
+            message,
+            seed=f"notice|{idempotency_key}",
+            msgtype="m.text",
+            subject=message.subject,
         )
 
     async def _direct_room(self, user_id: str) -> str | Delivery:
@@ -1194,6 +1275,15 @@ class MatrixTransport:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
+            if self.send_only:  # no sync loop runs: sync here until the room shows
+                if await asyncio.to_thread(self._server) is not None:
+                    return False  # the bot started: its syncs are its own, it delivers
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._sync_quietly(timeout_ms=int(min(remaining, 5.0) * 1000)),
+                        remaining + 1.0,
+                    )
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._sync_done.wait(), remaining)
         return True

@@ -379,9 +379,13 @@ class TelegramTransport:
         rate_limiter: BaseRateLimiter[Any] | None = None,
         concurrent_updates: int = 32,
         poll_timeout: float = 10.0,
+        send_only: bool = False,
     ) -> None:
+        """`send_only`: only the notifier, for `reminders run-due` — no polling, no webhook,
+        no menu, no updates answered, and no poller lease (see `start`)."""
         self.app = app
         self.config = config
+        self.send_only = send_only
         self._token = config.token.get_secret_value()
         self.bot_id = self._token.split(":", 1)[0]
         self.notifier: Notifier = TelegramNotifier(self)
@@ -438,7 +442,21 @@ class TelegramTransport:
     # -- Transport ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Take the poller lease (no network yet, so a second process leaves at once)."""
+        """Take the poller lease (no network yet, so a second process leaves at once).
+
+        Send-only, it takes no lease (it does not poll, and a bot starting meanwhile must not
+        find the token taken), but leaves at once when a poller holds it: then the bot runs
+        and delivers Telegram's reminders itself.
+        """
+        if self.send_only:
+            holder = await self._poller()
+            if holder is not None:
+                raise TransportTaken(
+                    f"Telegram: bot {self.bot_id} is polled by a running bot ({holder}); "
+                    "it delivers the reminders for Telegram"
+                )
+            self._application = self._build_application()
+            return
         if not self.webhook:
             # Leases are about live processes, so they run on the wall clock, not app.clock.
             now = datetime.now(UTC)
@@ -455,9 +473,20 @@ class TelegramTransport:
         self._application = self._build_application()
 
     async def run(self) -> None:
-        """Connect, publish the menu, then poll (or listen for the webhook) until cancelled."""
+        """Connect, publish the menu, then poll (or listen for the webhook) until cancelled.
+
+        Send-only: connect (getMe) and be ready to send until cancelled; nothing else.
+        """
         application = self.application
         await self._initialize(application)
+        if self.send_only:
+            self._ready.set()
+            log.info("Telegram: sending as @%s (send-only)", self.bot.username)
+            try:
+                await asyncio.Event().wait()  # until cancelled
+            finally:
+                self._ready.clear()
+            return
         await self._publish_menu()
         await self._db(self._prune)
         await application.start()
@@ -501,6 +530,10 @@ class TelegramTransport:
             with contextlib.suppress(Exception):
                 await self._db(release, self.app.uows, self._lease, self._holder)
 
+    async def _poller(self) -> str | None:
+        """The process that polls this bot now (holds the poller lease), if any."""
+        return await self._db(holder_of, self.app.uows, self._lease, datetime.now(UTC))
+
     def _mode(self) -> str:
         return "webhook" if self.webhook else "long polling"
 
@@ -511,17 +544,24 @@ class TelegramTransport:
             .token(self._token)
             .base_url(base_url)
             .rate_limiter(self._rate_limiter or AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
-            .concurrent_updates(ChatOrderedProcessor(self._concurrent_updates))
             # Reminders are schedules/' job: PTB's JobQueue stays off.
             .job_queue(None)
-            .get_updates_request(self._polling)
             .connect_timeout(10)
             .read_timeout(20)
             .write_timeout(30)
         )
+        if self.send_only:
+            # No updater: nothing can poll or listen for a webhook.
+            builder = builder.updater(None)
+        else:
+            builder = builder.concurrent_updates(
+                ChatOrderedProcessor(self._concurrent_updates)
+            ).get_updates_request(self._polling)
         if base_url.endswith("/bot"):
             builder = builder.base_file_url(base_url[: -len("bot")] + "file/bot")
         application: AnyApplication = builder.build()
+        if self.send_only:
+            return application
         application.add_handler(
             ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER)
         )
@@ -976,6 +1016,9 @@ class TelegramTransport:
             return Delivery.permanent(f"{recipient.address!r} is not a Telegram chat id")
         if not await self.wait_ready(10.0):
             return Delivery.temporary("Telegram is not connected yet")
+        if self.send_only and (holder := await self._poller()) is not None:
+            # The bot started while `run-due` sends: from now on it delivers.
+            return Delivery.temporary(f"the running bot ({holder}) polls Telegram now")
         key = (
             "telegram:delivered:"
             + hashlib.sha256(f"{idempotency_key}|{chat_id}".encode()).hexdigest()[:40]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from handlers.core import Block, Language, QuickAnswer, Reply, ShownVersion
@@ -17,6 +17,7 @@ from handlers.views import LIST_LIMIT, is_overdue, is_stale, measure_line, quick
 from schedules.rules import CHECKIN, DEADLINE, OVERDUE, OVERDUE_ROOM, ReminderRules
 from schedules.sweep import OPEN_STATUSES, TROUBLED, reportable
 from storage.models import AuditEntry, Department, Measure, Meeting
+from storage.reach import unreachable
 
 LANGUAGES: tuple[Language, Language] = ("de", "en")
 MEASURE_KINDS = frozenset({DEADLINE, OVERDUE, OVERDUE_ROOM, CHECKIN})
@@ -79,6 +80,8 @@ class Part:
     blocks: Localized = field(default_factory=dict)  # meeting requests, agendas, digests
     text: str | None = None  # other kinds: the text recorded with the entry
     answers: list[QuickAnswer] = field(default_factory=list)
+    # The measure and version a recorded notice showed (the assignment): its buttons carry it.
+    subject: ShownVersion | None = None
 
 
 def _de_en(lang: Language, german: str, english: str) -> str:
@@ -109,6 +112,7 @@ def render(parts: Sequence[tuple[Part, Audience]], audience: Audience, today: da
             reply.subject = ShownVersion(facts.id, facts.version)
     elif len(parts) == 1 and others:
         reply.quick_answers = list(others[0].answers)
+        reply.subject = others[0].subject
     return reply
 
 
@@ -347,7 +351,13 @@ def agenda(session: Session, meeting: Meeting, rules: ReminderRules, now: dateti
 
 
 def digest(session: Session, rules: ReminderRules, now: datetime) -> Localized:
-    """The weekly digest for the coordination room: what changed, what slipped, what is due."""
+    """The weekly digest for the coordination room: what changed, what slipped, what is due,
+    and who no reminder reaches.
+
+    Each measure is listed once under "Verrutscht", in the first of: overdue since this
+    week, reported at risk or delayed this week, deadline later than at the start of the
+    week — and with the deadline it has now, however often it moved in between.
+    """
     cal = rules.calendar
     today = cal.today(now)
     since = now - timedelta(days=7)
@@ -361,17 +371,14 @@ def digest(session: Session, rules: ReminderRules, now: datetime) -> Localized:
     counts: dict[str, int] = {}
     for entry in entries:
         counts[entry.action] = counts.get(entry.action, 0) + 1
-    moved: list[tuple[int, str, str]] = []
+    # The deadline each measure had before its first change of the week.
+    first_deadline: dict[int, str] = {}
     worse: set[int] = set()
+    troubled = {s.value for s in TROUBLED}
     for entry in entries:
         before, after = entry.before or {}, entry.after or {}
-        if (
-            before.get("deadline")
-            and after.get("deadline")
-            and str(after["deadline"]) > str(before["deadline"])
-        ):
-            moved.append((entry.entity_id, str(before["deadline"]), str(after["deadline"])))
-        troubled = {s.value for s in TROUBLED}
+        if "deadline" in after and before.get("deadline"):
+            first_deadline.setdefault(entry.entity_id, str(before["deadline"]))
         if after.get("status") in troubled and before.get("status") not in troubled:
             worse.add(entry.entity_id)
     newly_overdue = list(
@@ -382,15 +389,19 @@ def digest(session: Session, rules: ReminderRules, now: datetime) -> Localized:
             )
         ).scalars()
     )
-    worse_measures = (
-        list(
-            session.execute(
-                _lines_query().where(Measure.id.in_(worse), Measure.status.in_(TROUBLED))
-            ).scalars()
-        )
-        if worse
-        else []
-    )
+    worse_measures = _measures(session, worse, Measure.status.in_(TROUBLED))
+    moved_measures = {
+        m.id: m for m in _measures(session, set(first_deadline), Measure.status.in_(OPEN_STATUSES))
+    }
+    # Moved later, as the deadline is now: moved twice counts from where it was to where it
+    # is; moved and moved back is no slip.
+    moved = [
+        (measure, date.fromisoformat(old))
+        for measure_id, old in first_deadline.items()
+        if (measure := moved_measures.get(measure_id)) is not None
+        and measure.deadline is not None
+        and measure.deadline > date.fromisoformat(old)
+    ]
     due = list(
         session.execute(
             _lines_query().where(
@@ -399,17 +410,39 @@ def digest(session: Session, rules: ReminderRules, now: datetime) -> Localized:
             )
         ).scalars()
     )
-    refs = {m.id: m.ref for m in newly_overdue + worse_measures + due}
+    listed: set[int] = set()
+    slipped_overdue = _once(newly_overdue, listed)
+    slipped_worse = _once(worse_measures, listed)
+    slipped_moved = [(m, old) for m, old in moved if m.id not in listed]
+    absent = unreachable(session, rules.platforms)
     result: Localized = {}
     for lang in LANGUAGES:
         changed = [
-            _count(lang, counts.get("report", 0), "Berichte", "reports"),
-            _count(lang, counts.get("done", 0), "erledigt", "done"),
-            _count(lang, counts.get("create", 0), "neue Maßnahmen", "new measures"),
-            _count(lang, counts.get("deadline", 0), "Fristen geändert", "deadlines changed"),
-            _count(lang, counts.get("assign", 0), "Zuweisungen", "assignments"),
+            _count(lang, counts.get("report", 0), ("Bericht", "Berichte"), ("report", "reports")),
+            _count(lang, counts.get("done", 0), ("erledigt", "erledigt"), ("done", "done")),
             _count(
-                lang, counts.get("decision", 0), "durch Beschluss geändert", "changed by decision"
+                lang,
+                counts.get("create", 0),
+                ("neue Maßnahme", "neue Maßnahmen"),
+                ("new measure", "new measures"),
+            ),
+            _count(
+                lang,
+                counts.get("deadline", 0),
+                ("Frist geändert", "Fristen geändert"),
+                ("deadline changed", "deadlines changed"),
+            ),
+            _count(
+                lang,
+                counts.get("assign", 0),
+                ("Zuweisung", "Zuweisungen"),
+                ("assignment", "assignments"),
+            ),
+            _count(
+                lang,
+                counts.get("decision", 0),
+                ("durch Beschluss geändert", "durch Beschluss geändert"),
+                ("changed by decision", "changed by decision"),
             ),
         ]
         blocks = [
@@ -425,12 +458,10 @@ def digest(session: Session, rules: ReminderRules, now: datetime) -> Localized:
                 ),
             )
         ]
-        slipped = [f"{measure_line(m, today, lang)}" for m in newly_overdue]
-        slipped += [f"{measure_line(m, today, lang)}" for m in worse_measures]
+        slipped = [measure_line(m, today, lang) for m in slipped_overdue + slipped_worse]
         slipped += [
-            f"↪ {refs.get(measure_id, f'M-{measure_id}')}: "
-            f"{fmt_date(date.fromisoformat(old), lang)} → {fmt_date(date.fromisoformat(new), lang)}"
-            for measure_id, old, new in moved
+            f"↪ {m.ref}: {fmt_date(old, lang)} → {fmt_date(m.deadline, lang)}"
+            for m, old in slipped_moved
         ]
         if slipped:
             blocks.append(
@@ -452,8 +483,32 @@ def digest(session: Session, rules: ReminderRules, now: datetime) -> Localized:
                     ),
                 )
             )
+        if absent:
+            blocks.append(
+                Block(
+                    _cut(
+                        [who.line(lang) for who in absent],
+                        lang,
+                        _de_en(lang, "erinnerungen", "reminders"),
+                    ),
+                    _de_en(lang, "Nicht erreichbar", "Not reachable"),
+                )
+            )
         result[lang] = blocks
     return result
+
+
+def _measures(session: Session, ids: set[int], condition: ColumnElement[bool]) -> list[Measure]:
+    if not ids:
+        return []
+    return list(session.execute(_lines_query().where(Measure.id.in_(ids), condition)).scalars())
+
+
+def _once(measures: Sequence[Measure], listed: set[int]) -> list[Measure]:
+    """The measures not listed yet (and now they are)."""
+    found = [m for m in measures if m.id not in listed]
+    listed.update(m.id for m in found)
+    return found
 
 
 def _lines_query() -> Select[tuple[Measure]]:
@@ -464,5 +519,9 @@ def _lines_query() -> Select[tuple[Measure]]:
     )
 
 
-def _count(lang: Language, n: int, german: str, english: str) -> str:
-    return f"{n} {_de_en(lang, german, english)}" if n else ""
+def _count(lang: Language, n: int, german: tuple[str, str], english: tuple[str, str]) -> str:
+    """`1 Zuweisung`, `2 Zuweisungen`; nothing for none. The words: (one, several)."""
+    if not n:
+        return ""
+    one, several = german if lang == "de" else english
+    return f"{n} {one if n == 1 else several}"

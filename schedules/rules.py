@@ -50,6 +50,9 @@ class ReminderRules:
     digest_time: time = time(8, 0)
     enabled: bool = True
     language: Language = "de"
+    # The platforms that deliver ("matrix", "telegram", "email" as configured); none of the
+    # chat ones means the console reaches everyone (storage.reach).
+    platforms: frozenset[str] = frozenset()
     calendar: WorkCalendar = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +65,8 @@ class ReminderRules:
 
     @classmethod
     def from_config(cls, config: Config) -> ReminderRules:
+        from bot.bootstrap import configured_platforms  # bot.bootstrap imports this module
+
         reminders = config.reminders
         start, end = reminders.hours
         day, at = reminders.digest.split()
@@ -79,6 +84,7 @@ class ReminderRules:
             digest_time=_hhmm(at),
             enabled=reminders.enabled,
             language=config.bot.language,
+            platforms=configured_platforms(config),
         )
 
     @classmethod
@@ -92,6 +98,7 @@ class ReminderRules:
             zone=getattr(settings, "timezone", ZoneInfo("Europe/Berlin")),
             state=getattr(settings, "state", "BB"),
             language=getattr(settings, "language", "de"),
+            platforms=frozenset(getattr(settings, "platforms", ())),
         )
 
     def room_time(self, reminder_time: str | None) -> time:

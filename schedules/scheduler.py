@@ -9,7 +9,6 @@ whole time since the last sweep.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
 from collections.abc import Callable, Collection, Mapping
@@ -28,11 +27,8 @@ from storage.uow import UnitOfWorkFactory
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
-    from bot.transport import Transport
 
 log = logging.getLogger("regelkreis.scheduler")
-# How long `run-due` waits for a platform to connect before it leaves its entries pending.
-READY_WAIT = 30.0
 
 
 @dataclass
@@ -154,17 +150,15 @@ async def _run_due_command(app: App, now: datetime, dry_run: bool, out: TextIO) 
     configured = {PLATFORM} | {
         name for name in ("matrix", "telegram") if getattr(app.config, name) is not None
     }
-    started = [] if dry_run else await _start_transports(app)
-    notifiers.update({t.platform: t.notifier for t, _task in started})
-    try:
-        result = await run_due(app, notifiers, now, dry_run=dry_run, platforms=configured)
-    finally:
-        for transport, task in started:
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-            with contextlib.suppress(Exception):
-                await transport.stop()
+    if dry_run:
+        result = await run_due(app, notifiers, now, dry_run=True, platforms=configured)
+    else:
+        from bot.runner import build_notifiers
+
+        # Send-only notifiers: nothing is polled or answered, no lease is taken; a platform
+        # the running bot holds keeps its entries pending for the bot (docs/reminders.md).
+        async with build_notifiers(app) as chat:
+            result = await run_due(app, notifiers | chat, now, platforms=configured)
     local = now.astimezone(app.config.municipality.zone)
     if dry_run:
         for outgoing in result.outgoing:
@@ -184,29 +178,3 @@ async def _run_due_command(app: App, now: datetime, dry_run: bool, out: TextIO) 
         )
     out.flush()
     return 0
-
-
-async def _start_transports(app: App) -> list[tuple[Transport, asyncio.Task[None]]]:
-    """The configured platforms' transports, for their notifiers; one the bot holds is skipped
-    (its entries stay pending, and the bot delivers them)."""
-    if app.config.matrix is None and app.config.telegram is None:
-        return []
-    from bot.runner import build_transports
-    from bot.transport import TransportTaken
-
-    started: list[tuple[Transport, asyncio.Task[None]]] = []
-    for transport in build_transports(app):
-        try:
-            await transport.start()
-        except TransportTaken as taken:
-            log.info("%s: delivery left to the running bot", taken)
-            continue
-        task = asyncio.create_task(transport.run())
-        # A transport that connects in its run loop (Matrix: the first sync) says when
-        # it can send; until then its notifier answers "temporary failure".
-        ready = getattr(transport, "ready", None)
-        if isinstance(ready, asyncio.Event):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(ready.wait(), READY_WAIT)
-        started.append((transport, task))
-    return started

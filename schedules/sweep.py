@@ -674,7 +674,9 @@ def _digest(rules: ReminderRules, rooms: _Rooms, start: datetime, now: datetime)
     room = rooms.primary(None) if rooms.coordination else None
     if room is None:
         return []
-    member = digest_member(rules, rooms.time_of(room), now)
+    # `[reminders] digest` says the day and the time; the coordination room's own reminder
+    # time (`erinnerungen zeit:`) is for its other reminders, not for the digest.
+    member = digest_member(rules, rules.digest_time, now)
     if member is None or not _in_window(member.due_at, start, now):
         return []
     return [

@@ -384,7 +384,7 @@ def test_the_digest_says_what_changed_what_slipped_and_what_is_due(
     tick(sqlite_app, berlin(2026, 12, 7, 8), recorder)
     (digest,) = [s.text for s in recorder.sent if "📰" in s.text]
     assert digest.split("\n\n")[0] == (
-        "📰 Wochenübersicht 07.12.2026\n2 Berichte, 1 Fristen geändert"
+        "📰 Wochenübersicht 07.12.2026\n2 Berichte, 1 Frist geändert"
     )
     assert digest.split("\n\n")[1:] == [
         "\n".join(
