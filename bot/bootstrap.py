@@ -48,8 +48,15 @@ def core_settings(config: Config) -> CoreSettings:
         timezone=config.municipality.zone,
         state=config.municipality.state,
         municipality=config.municipality.name,
+        platforms=configured_platforms(config),
         reminders=ReminderRules.from_config(config),
     )
+
+
+def configured_platforms(config: Config) -> frozenset[str]:
+    """The platforms this installation delivers on (besides the console)."""
+    names = ("matrix", "telegram", "email")
+    return frozenset(name for name in names if getattr(config, name, None) is not None)
 
 
 def bootstrap(

@@ -230,6 +230,11 @@ def _parser() -> argparse.ArgumentParser:
         "--admin", action="store_true", help="may register people and link rooms"
     )
     person_add.add_argument("--language", choices=["de", "en"], help="reply language")
+    person_add.add_argument(
+        "--email",
+        metavar="ADDRESS",
+        help="e-mail address for reminders when no chat reaches the person (docs/email.md)",
+    )
 
     for name, aliases, catalog, what, example in (
         (
@@ -447,12 +452,28 @@ def _counts(session: Session, models: Sequence[type[Base]] | None = None) -> str
 
 def _chat(app: App, as_person: str | None, room: str) -> int:
     sender = _console_identity(app, as_person)
+    _log_to_file(app.config.data_dir / "regelkreis.log")
     chat = ConsoleChat(app, sender, room, sys.stdout)
     if sys.stdin.isatty():
         chat.run_interactive()
     else:
         chat.run_script(sys.stdin)
     return 0
+
+
+def _log_to_file(path: Path) -> None:
+    """In the console chat the terminal is the conversation: log lines go to a file, never
+    between the bot's replies."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return  # an unwritable data folder: keep logging where it was
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
 
 
 def _console_identity(app: App, as_person: str | None) -> str:
@@ -552,12 +573,19 @@ def _operator(app: App, args: argparse.Namespace) -> int:
         identities = [("matrix", m) for m in args.matrix] + [("telegram", t) for t in args.telegram]
 
         def add(ctx: Context) -> str:
+            from bot.email import email_address
+
             for platform, user_id in identities:
                 if parse_chat_id(f"{platform}:{user_id}") is None:
                     raise UsageError(
                         f"{platform} id {user_id!r} is not valid (Matrix: "
                         "@user:server, Telegram: a number)"
                     )
+            address = email_address(args.email) if args.email is not None else None
+            if args.email is not None and address is None:
+                raise UsageError(
+                    f"--email {args.email!r} is not an e-mail address (e.g. eva.ernst@stadt.de)"
+                )
             role = ROLE_WORDS[args.rolle]
             department = _department(ctx, args.ressort) if args.ressort else None
             if department is None and role.value == "ressort":
@@ -571,7 +599,14 @@ def _operator(app: App, args: argparse.Namespace) -> int:
                 language=args.language,
                 is_admin=args.admin,
             )
+            if address is not None:
+                person.email = address
+                ctx.audit(
+                    "update", "person", person.id, before={"email": None}, after={"email": address}
+                )
             ids = ", ".join(i.address for i in person.identities) or "no chat identity yet"
+            if address is not None:
+                ids += f"; e-mail {address}"
             return f"{person.name} registered ({role.value}; {ids})."
 
         return run(add)

@@ -19,6 +19,7 @@ from storage.models import (
     RoomLink,
     parse_chat_id,
 )
+from storage.reach import wake_waiting
 
 DEPARTMENT_OPTIONS = {"alias": "alias", "aliase": "alias", "aliases": "alias"}
 PERSON_OPTIONS = {
@@ -147,6 +148,7 @@ def link_room(ctx: Context, room: RoomLink, department: Department) -> Departmen
         before={"department": previous},
         after={"department": department.key, "room": room.address},
     )
+    wake_waiting(ctx.session)
     return before
 
 
@@ -165,6 +167,7 @@ def make_coordination_room(ctx: Context, room: RoomLink) -> list[RoomLink]:
         .values(is_coordination=False)
     )
     room.is_coordination = True
+    wake_waiting(ctx.session)
     ctx.audit(
         "coordination",
         "room",
@@ -308,6 +311,7 @@ def register_person(
             "identities": [f"{p}:{u}" for p, u in identities],
         },
     )
+    wake_waiting(ctx.session)
     return person
 
 

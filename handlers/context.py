@@ -32,6 +32,9 @@ class CoreSettings:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Berlin"))
     state: str = "BB"
     municipality: str = "Musterstadt"
+    # The platforms that deliver: "matrix", "telegram", "email" as configured; none of the
+    # chat ones means the console reaches everyone (storage.reach).
+    platforms: frozenset[str] = frozenset()
     # Working hours, offsets and calendar of the reminders (schedules.rules.ReminderRules);
     # None means the defaults for this municipality's zone and state.
     reminders: ReminderRules | None = None

@@ -13,6 +13,7 @@ from handlers.i18n import fmt_date
 from handlers.views import LIST_LIMIT, cut
 from storage.lookup import Kind, normalize
 from storage.models import CHAT_PLATFORMS, Department, Person, RoomLink
+from storage.reach import console_only, person_reason
 
 PAGE_OPTIONS = {"seite": "page", "page": "page"}
 
@@ -240,10 +241,15 @@ def person_name(person: Person) -> str:
     return f"{person.name} ({person.department.key})" if person.department else person.name
 
 
-def reachable_platforms(person: Person) -> list[str]:
-    """The platforms a person has a chat identity on, in a fixed order."""
-    platforms = {identity.platform for identity in person.identities}
-    known = [p for p in CHAT_PLATFORMS if p in platforms]
+def reachable_platforms(person: Person, configured: frozenset[str]) -> list[str]:
+    """Where reminders reach a person, in a fixed order: their chat identities on the
+    configured platforms, e-mail when configured; with no chat platform the console."""
+    if console_only(configured):
+        return ["console"]
+    platforms = {i.platform for i in person.identities if i.platform in configured}
+    if "email" in configured and person.email:
+        platforms.add("email")
+    known = [p for p in (*CHAT_PLATFORMS, "email") if p in platforms]
     return known + sorted(platforms - set(known))
 
 
@@ -253,11 +259,12 @@ def _person_line(ctx: Context, person: Person) -> str:
     if person.is_admin or any(i.address in ctx.settings.admins for i in person.identities):
         role += ctx.de_en(", Administration", ", admin")
     parts = [f"{person_name(person)} — {role}"]
-    platforms = reachable_platforms(person)
+    platforms = reachable_platforms(person, ctx.settings.platforms)
+    reason = person_reason(person, ctx.settings.platforms)
     if platforms:
         parts.append(ctx.de_en("erreichbar: ", "reachable: ") + ", ".join(platforms))
-    else:
-        parts.append(ctx.de_en("nicht erreichbar: keine Chat-Kennung", "not reachable: no chat id"))
+    elif reason is not None:
+        parts.append(ctx.de_en("nicht erreichbar: ", "not reachable: ") + ctx.de_en(*reason))
     if person.absent_until is not None and person.absent_until >= ctx.today:
         deputy = person_name(person.deputy) if person.deputy else "–"
         parts.append(

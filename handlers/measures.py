@@ -485,6 +485,7 @@ def _notify_assignee(ctx: Context, measure: Measure, person: Person) -> bool:
             ],
             due_at=ctx.now,
             created_at=ctx.now,
+            measure_version=measure.version,
         )
     )
     return True
@@ -522,6 +523,7 @@ def _notify_department(ctx: Context, measure: Measure, department: Department) -
             .replace("You were", f"{department.label} was"),
             due_at=ctx.now,
             created_at=ctx.now,
+            measure_version=measure.version,
         )
     )
     return "coordination" if room.department_id != department.id else "room"

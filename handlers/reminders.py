@@ -9,7 +9,9 @@ from handlers.args import Args
 from handlers.context import Context, Refused, UsageError
 from handlers.core import Reply
 from handlers.i18n import fmt_date
+from handlers.views import LIST_LIMIT, cut
 from schedules.rules import ReminderRules
+from storage.reach import unreachable
 
 REMINDER_OPTIONS = {"zeit": "time", "time": "time", "uhrzeit": "time"}
 _ON = ("an", "on", "ein")
@@ -158,6 +160,18 @@ def _show(ctx: Context, rules: ReminderRules, *, changed: bool = False) -> Reply
         ),
         heading=ctx.de_en("Für alle", "For everyone"),
     )
+    missing = unreachable(ctx.session, ctx.settings.platforms)
+    if missing:
+        # Who no reminder reaches, so that coordinators can fix it (PRODUCT.md §3).
+        reply.add(
+            *cut(
+                [m.line(ctx.lang) for m in missing[:LIST_LIMIT]],
+                len(missing),
+                ctx.lang,
+                ctx.de_en("personen", "people"),
+            ),
+            heading=ctx.de_en("Nicht erreichbar", "Not reachable"),
+        )
     reply.add(
         ctx.de_en(
             "Ändern: erinnerungen an | aus | zeit:HH:MM | zeit:standard",

@@ -1,11 +1,23 @@
 """Delivers the outbox: claim the due entries, group them per recipient, send, mark.
 
-- Claim: one conditional UPDATE marks every due entry as ours (pending, or claimed by a
-  deliverer that died more than CLAIM_TIMEOUT ago); a second deliverer finds them taken.
+Every entry follows one state machine (docs/reminders.md, "Delivery"):
+
+    pending ──claim──▶ claimed ──delivered──▶ sent
+       ▲                 │ │ └─temporary failure, pauses 1, 5 min──▶ pending (next_attempt_at)
+       │                 │ └─permanent failure, or the third temporary one: the next recipient
+       │                 └─no recipient left──▶ waiting ──a recipient appears (or hourly)──┐
+       └───────────────────────────────────────────────────────────────────────────────────┘
+    pending / waiting ──no longer true, or a later reminder overtook it──▶ superseded
+
+- Claim: one conditional UPDATE marks every due entry as ours with a lease in the
+  database's time, renewed while sending; an entry whose lease ran out (its deliverer died)
+  is claimed again. Before each message the claim is checked, so an entry another deliverer
+  took over is not sent twice.
 - Recipients: an entry addressed to a person goes, in order, to the person on the platform
-  where they last wrote (then their other platforms), their deputy while they are absent,
-  the lead department's rooms and the coordination room (PRODUCT.md §3). A permanent failure
-  falls through to the next, a temporary one leaves the entry for the next run.
+  where they last wrote (then their other platforms), their e-mail address when e-mail is
+  configured, their deputy while they are absent, the lead department's rooms and the
+  coordination room (PRODUCT.md §3). With no chat platform configured the console is every
+  person's and every room's platform. Recipients that failed for good are passed over.
 - Grouping: all entries for one recipient in one run make one message.
 - Reminders go out only in working hours on working days; other entries (the assignment
   notice) go out at once.
@@ -18,21 +30,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bot.notifier import Delivery, DeliveryStatus, Notifier, Recipient
-from handlers.core import Language, QuickAnswer, Reply
+from handlers.core import Language, QuickAnswer, Reply, ShownVersion
 from schedules import messages
 from schedules.messages import Audience, MeasureFacts, Part
 from schedules.rules import (
@@ -57,13 +71,24 @@ from storage.models import (
     Person,
     RoomLink,
 )
+from storage.reach import CONSOLE, EMAIL, console_only
 from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger("regelkreis.outbox")
 DELIVERER = f"{socket.gethostname()}:{os.getpid()}"
-# A claim older than this is taken to be from a deliverer that died mid-send.
+# A claim holds this long in the database's time, and is renewed while its deliverer sends;
+# one that ran out is from a deliverer that died mid-send.
+LEASE = timedelta(minutes=2)
+RENEW_EVERY = 30.0  # seconds
+# A claim from before leases (migration 0005) counts as abandoned after this.
 CLAIM_TIMEOUT = timedelta(minutes=10)
-# Fall-through rounds per run: person platforms, deputy, rooms, coordination room.
+# Temporary failures at one recipient before the entry moves on to the next, and the pauses
+# between them (PRODUCT.md §3: growing pauses, a bounded number of attempts).
+MAX_TRIES = 3
+PAUSES = (timedelta(minutes=1), timedelta(minutes=5))
+# A waiting entry is looked at again this often (and at once when a recipient appears).
+RECHECK_WAITING = timedelta(hours=1)
+# Fall-through rounds per run: person platforms, e-mail, deputy, rooms, coordination room.
 _MAX_ROUNDS = 12
 
 
@@ -87,6 +112,8 @@ class Item:
     previous_claim: str | None = None  # claimed before by a deliverer that did not finish
     step: int = 0
     errors: list[str] = field(default_factory=list)
+    tries: int = 0  # temporary failures at the recipient tried now
+    passed_over: list[str] = field(default_factory=list)  # "platform:address"
 
     @property
     def target(self) -> Target | None:
@@ -122,10 +149,63 @@ async def deliver_due(
     rules = rules or ReminderRules()
     served = set(notifiers) | set(platforms or ())
     token = f"{DELIVERER}:{uuid.uuid4().hex[:8]}"[-100:]
+    claimed = time.monotonic()  # the lease runs from (at the latest) here
     items = await asyncio.to_thread(_claim_and_load, uows, rules, now, served, token)
     if not items:
         return 0
-    return await _send(uows, notifiers, items, now, token, rules)
+    lease = _Lease(token, claimed)
+    renewal = asyncio.create_task(_renew(uows, lease))
+    try:
+        return await _send(uows, notifiers, items, now, lease, rules)
+    finally:
+        renewal.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewal
+
+
+@dataclass
+class _Lease:
+    """This run's claim, and when the database last confirmed it (a monotonic time)."""
+
+    token: str
+    confirmed: float
+
+    @property
+    def fresh(self) -> bool:
+        """Confirmed recently enough that no other deliverer can have taken it over."""
+        return time.monotonic() - self.confirmed < LEASE.total_seconds() / 2
+
+
+async def _renew(uows: UnitOfWorkFactory, lease: _Lease) -> None:
+    """Keep this run's claims while it sends (a slow platform must not lose them)."""
+    while True:
+        await asyncio.sleep(RENEW_EVERY)
+        try:
+            started = time.monotonic()
+            await asyncio.to_thread(_extend_lease, uows, lease.token)
+            lease.confirmed = started
+        except Exception:  # the check before each send still guards the entries
+            log.exception("outbox: could not renew the claims of %s", lease.token)
+
+
+def _extend_lease(uows: UnitOfWorkFactory, token: str) -> None:
+    with uows(write=True) as uow:
+        until = db_now(uow.session) + LEASE
+        uow.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.claimed_by == token, OutboxEntry.state == OutboxState.CLAIMED)
+            .values(lease_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        uow.commit()
+
+
+def db_now(session: Session) -> datetime:
+    """The database's clock: leases must not depend on each deliverer's own."""
+    value = session.execute(select(func.current_timestamp())).scalar_one()
+    if isinstance(value, str):  # SQLite: "YYYY-MM-DD HH:MM:SS" in UTC
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def preview(
@@ -135,7 +215,9 @@ def preview(
     platforms: Collection[str],
 ) -> list[Outgoing]:
     """What a delivery run would send now, without claiming or sending (for `--dry-run`)."""
-    entries = list(session.execute(select(OutboxEntry).where(_due(rules, now))).scalars())
+    entries = list(
+        session.execute(select(OutboxEntry).where(_due(rules, now, db_now(session)))).scalars()
+    )
     items, superseded = _load(session, entries, rules, now, set(platforms), {})
     for item, reason in superseded:
         log.info("dry run: %s would be dropped (%s)", item.key, reason)
@@ -149,16 +231,19 @@ def preview(
 # -- claiming and loading -------------------------------------------------------------------
 
 
-def _due(rules: ReminderRules, now: datetime) -> ColumnElement[bool]:
-    """Entries that may go out now: reminders only in working hours, the rest at once."""
-    waiting = or_(
-        OutboxEntry.state == OutboxState.PENDING,
-        and_(
-            OutboxEntry.state == OutboxState.CLAIMED,
-            OutboxEntry.claimed_at < now - CLAIM_TIMEOUT,
-        ),
+def _due(rules: ReminderRules, now: datetime, database_now: datetime) -> ColumnElement[bool]:
+    """Entries that may go out now: reminders only in working hours, the rest at once;
+    after a temporary failure not before its pause is over; claims whose lease ran out."""
+    retry = or_(OutboxEntry.next_attempt_at.is_(None), OutboxEntry.next_attempt_at <= now)
+    abandoned = or_(
+        OutboxEntry.lease_until < database_now,
+        and_(OutboxEntry.lease_until.is_(None), OutboxEntry.claimed_at < now - CLAIM_TIMEOUT),
     )
-    condition = and_(OutboxEntry.due_at <= now, waiting)
+    condition = or_(
+        and_(OutboxEntry.state == OutboxState.PENDING, OutboxEntry.due_at <= now, retry),
+        and_(OutboxEntry.state == OutboxState.WAITING, retry),
+        and_(OutboxEntry.state == OutboxState.CLAIMED, OutboxEntry.due_at <= now, abandoned),
+    )
     if not rules.calendar.in_working_hours(now):
         condition = and_(condition, OutboxEntry.kind.not_in(sorted(REMINDER_KINDS)))
     return condition
@@ -167,8 +252,9 @@ def _due(rules: ReminderRules, now: datetime) -> ColumnElement[bool]:
 def _claim_and_load(
     uows: UnitOfWorkFactory, rules: ReminderRules, now: datetime, served: set[str], token: str
 ) -> list[Item]:
-    due = _due(rules, now)
     with uows(write=True) as uow:
+        database_now = db_now(uow.session)
+        due = _due(rules, now, database_now)
         # Entries a deliverer claimed and never marked: it died between sending and marking.
         interrupted = {
             entry_id: claimed_by
@@ -184,7 +270,8 @@ def _claim_and_load(
             .values(
                 state=OutboxState.CLAIMED,
                 claimed_by=token,
-                claimed_at=now,
+                claimed_at=database_now,
+                lease_until=database_now + LEASE,
                 attempts=OutboxEntry.attempts + 1,
             )
             .execution_options(synchronize_session=False)
@@ -209,8 +296,10 @@ def _claim_and_load(
             uows,
             [i for i, _r in superseded],
             token,
-            state=OutboxState.FAILED,
-            error=lambda item: f"superseded: {reasons[item.id]}",
+            lambda item: {
+                "state": OutboxState.SUPERSEDED,
+                "last_error": f"superseded: {reasons[item.id]}",
+            },
         )
     return items
 
@@ -266,8 +355,10 @@ def _load(
             .options(selectinload(Meeting.departments), joinedload(Meeting.room))
         ).scalars()
     }
-    ways = _Ways(rooms, rules.language, today, served)
+    departments = {d.id: d for d in session.execute(select(Department)).scalars()}
+    ways = _Ways(rooms, rules.language, today, served, departments)
     facts = {m.id: MeasureFacts.of(m, today, rules.zone) for m in measures.values()}
+    latest = _latest_reminders(session, measure_ids)
     digest: messages.Localized | None = None
 
     items: list[Item] = []
@@ -280,6 +371,13 @@ def _load(
         chain: list[Target] = []
         if entry.kind in REMINDER_KINDS and key is not None:
             reason = _superseded(key, measure, meetings, rules, now)
+            family = _FAMILIES.get(entry.kind)
+            if (
+                reason is None
+                and family
+                and entry.due_at < latest.get((family, entry.measure_id), entry.due_at)
+            ):
+                reason = "a later reminder of its kind overtook it"
         if reason is None:
             if entry.kind in PERSON_KINDS and measure is not None:
                 part.measure = facts[measure.id]
@@ -310,8 +408,11 @@ def _load(
                 part.blocks = digest
                 chain = ways.coordination()
             else:
-                # Notices other commands leave (the assignment): the recorded text as it is.
+                # Notices other commands leave (the assignment): the recorded text as it is,
+                # with the version of the measure it showed for its buttons.
                 part.answers = [QuickAnswer(**qa) for qa in entry.quick_answers or []]
+                if entry.measure_id is not None and entry.measure_version is not None:
+                    part.subject = ShownVersion(entry.measure_id, entry.measure_version)
                 person = people.get(entry.person_id or -1)
                 lead = measure.lead_department_id if measure is not None else None
                 if person is not None:
@@ -321,19 +422,48 @@ def _load(
                     chain = ways.room(room, reminder=False) + ways.department(
                         room.department_id if room else None, reminder=False
                     )
+        passed_over = [str(where) for where in entry.passed_over or []]
         item = Item(
             id=entry.id,
             key=entry.key,
             kind=entry.kind,
-            chain=_unique(chain),
+            chain=[t for t in _unique(chain) if _where(t.recipient) not in passed_over],
             part=part,
             previous_claim=interrupted.get(entry.id),
+            tries=entry.tries or 0,
+            passed_over=passed_over,
         )
         if reason is not None:
             superseded.append((item, reason))
         else:
             items.append(item)
     return items, superseded
+
+
+# Reminders of one family about one measure: a later one says all an earlier one would.
+_FAMILIES = {DEADLINE: "deadline", OVERDUE: "deadline", OVERDUE_ROOM: "room", CHECKIN: "checkin"}
+
+
+def _latest_reminders(
+    session: Session, measure_ids: Sequence[int]
+) -> dict[tuple[str, int | None], datetime]:
+    """The due time of the newest reminder of each family and measure."""
+    latest: dict[tuple[str, int | None], datetime] = {}
+    for chunk in _chunks(measure_ids):
+        for kind, measure_id, due_at in session.execute(
+            select(OutboxEntry.kind, OutboxEntry.measure_id, func.max(OutboxEntry.due_at))
+            .where(OutboxEntry.measure_id.in_(chunk), OutboxEntry.kind.in_(sorted(_FAMILIES)))
+            .group_by(OutboxEntry.kind, OutboxEntry.measure_id)
+        ).tuples():
+            if due_at.tzinfo is None:
+                due_at = due_at.replace(tzinfo=UTC)
+            family = (_FAMILIES[kind], measure_id)
+            latest[family] = max(due_at, latest.get(family, due_at))
+    return latest
+
+
+def _where(recipient: Recipient) -> str:
+    return f"{recipient.platform}:{recipient.address}"
 
 
 def _chunks(ids: Sequence[int], size: int = 5000) -> Iterable[Sequence[int]]:
@@ -375,17 +505,38 @@ class _Ways:
     """Builds recipient chains from the rooms and people of one run."""
 
     def __init__(
-        self, rooms: Iterable[RoomLink], language: Language, today: date, served: set[str]
+        self,
+        rooms: Iterable[RoomLink],
+        language: Language,
+        today: date,
+        served: set[str],
+        departments: Mapping[int, Department],
     ) -> None:
         self.rooms = list(rooms)
         self.language = language
         self.today = today
         self.served = served
+        self.departments = departments
+        # No chat platform: the console is every person's and every room's (PRODUCT.md §3).
+        self.console = CONSOLE in served and console_only(served)
+        # A Monday has thousands of entries and few departments and people: each chain is
+        # worked out once per run.
+        self._rooms_of: dict[int, list[RoomLink]] = {}
+        for room in self.rooms:
+            if room.department_id is not None:
+                self._rooms_of.setdefault(room.department_id, []).append(room)
+        self._chains: dict[tuple[str, int | None, bool], list[Target]] = {}
 
     def _lang(self, value: str | None) -> Language:
         return value if value in ("de", "en") else self.language  # type: ignore[return-value]
 
-    def person(self, person: Person | None, *, absent: Person | None = None) -> list[Target]:
+    def person(self, person: Person | None) -> list[Target]:
+        key = ("person", person.id if person is not None else None, True)
+        if key not in self._chains:
+            self._chains[key] = self._person(person)
+        return self._chains[key]
+
+    def _person(self, person: Person | None, *, absent: Person | None = None) -> list[Target]:
         seen: set[int] = set()
         found: list[Target] = []
         while person is not None and person.id not in seen:
@@ -409,6 +560,15 @@ class _Ways:
                 for i in identities
                 if i.platform in self.served
             ]
+            if self.console and not any(i.platform == CONSOLE for i in identities):
+                # Printed for them whether or not they ever opened the console.
+                found.append(
+                    Target(Recipient("person", CONSOLE, person.name, person.name), audience)
+                )
+            if EMAIL in self.served and person.email:
+                found.append(
+                    Target(Recipient("person", EMAIL, person.email, person.name), audience)
+                )
             break
         return found
 
@@ -431,17 +591,46 @@ class _Ways:
         return [Target(Recipient("room", room.platform, room.room_id, name), audience)]
 
     def department(self, department_id: int | None, *, reminder: bool = True) -> list[Target]:
+        key = ("department", department_id, reminder)
+        if key not in self._chains:
+            self._chains[key] = self._department(department_id, reminder=reminder)
+        return self._chains[key]
+
+    def _department(self, department_id: int | None, *, reminder: bool) -> list[Target]:
         found: list[Target] = []
-        for room in self.rooms:
-            if department_id is not None and room.department_id == department_id:
-                found += self.room(room, reminder=reminder)
+        rooms = self._rooms_of.get(department_id, []) if department_id is not None else []
+        for room in rooms:
+            found += self.room(room, reminder=reminder)
+        department = self.departments.get(department_id or -1)
+        has_room = any(r.platform in self.served for r in rooms)
+        if self.console and department is not None and not has_room:
+            # A department without a room of its own is printed for on the console.
+            audience = Audience(role="room", lang=self.language, department_key=department.key)
+            found.append(
+                Target(
+                    Recipient("room", CONSOLE, f"ressort:{department.key}", department.label),
+                    audience,
+                )
+            )
         return found + self.coordination(reminder=reminder)
 
     def coordination(self, *, reminder: bool = True) -> list[Target]:
+        key = ("coordination", None, reminder)
+        if key not in self._chains:
+            self._chains[key] = self._coordination(reminder=reminder)
+        return self._chains[key]
+
+    def _coordination(self, *, reminder: bool) -> list[Target]:
         found: list[Target] = []
         for room in self.rooms:
             if room.is_coordination:
                 found += self.room(room, reminder=reminder)
+        if self.console and not any(
+            r.is_coordination and r.platform in self.served for r in self.rooms
+        ):
+            name = "Koordination" if self.language == "de" else "Coordination"
+            audience = Audience(role="room", lang=self.language)
+            found.append(Target(Recipient("room", CONSOLE, "koordination", name), audience))
         return found
 
 
@@ -496,9 +685,10 @@ async def _send(
     notifiers: Mapping[str, Notifier],
     items: list[Item],
     now: datetime,
-    token: str,
+    lease: _Lease,
     rules: ReminderRules,
 ) -> int:
+    token = lease.token
     delivered = 0
     active = items
     for _round in range(_MAX_ROUNDS):
@@ -508,7 +698,7 @@ async def _send(
         if exhausted:
             for item in exhausted:
                 log.warning(
-                    "outbox %s: no recipient could be reached (%s)",
+                    "outbox %s: no recipient can be reached yet (%s); waiting",
                     item.key,
                     "; ".join(item.errors) or "no recipient on a configured platform",
                 )
@@ -517,8 +707,13 @@ async def _send(
                 uows,
                 exhausted,
                 token,
-                state=OutboxState.FAILED,
-                error=lambda i: "; ".join(i.errors) or "no recipient on a configured platform",
+                lambda i: {
+                    "state": OutboxState.WAITING,
+                    "last_error": "; ".join(i.errors) or "no recipient on a configured platform",
+                    "next_attempt_at": now + RECHECK_WAITING,
+                    "tries": 0,
+                    "passed_over": i.passed_over or None,
+                },
             )
         reachable = [i for i in active if i.target is not None]
         elsewhere = [
@@ -530,7 +725,23 @@ async def _send(
         away = {i.id for i in elsewhere}
         here = [i for i in reachable if i.id not in away]
         next_round: list[Item] = []
-        for (recipient, previous), members in _group(here).items():
+        for (recipient, previous), group in _group(here).items():
+            # Still ours? A deliverer that took over a claim whose lease ran out owns it now
+            # (asked of the database only when the lease was not renewed lately).
+            ids = [m.id for m in group]
+            ours = (
+                set(ids)
+                if lease.fresh
+                else await asyncio.to_thread(_still_claimed, uows, ids, token)
+            )
+            members = [m for m in group if m.id in ours]
+            if len(members) < len(group):
+                log.warning(
+                    "outbox %s: taken over by another deliverer; not sent here",
+                    ", ".join(m.key for m in group if m.id not in ours),
+                )
+            if not members:
+                continue
             message = _render(members, rules, now)
             key = idempotency_key(members, recipient)
             if previous is not None:
@@ -556,57 +767,106 @@ async def _send(
                     uows,
                     members,
                     token,
-                    state=OutboxState.SENT,
-                    sent=(now, str(recipient)),
-                    error=lambda i: "; ".join(i.errors) or None,
+                    _sent_values(now, str(recipient)),
                 )
-            elif delivery.status is DeliveryStatus.PERMANENT_FAILURE:
+                continue
+            failure = f"{recipient}: {delivery.detail}"
+            retry: list[Item] = []
+            for member in members:
+                member.errors.append(failure)
+                member.tries += 1
+                if delivery.status is DeliveryStatus.PERMANENT_FAILURE or member.tries >= MAX_TRIES:
+                    # Falls through to the next recipient, now and in later runs.
+                    member.passed_over.append(_where(recipient))
+                    member.tries = 0
+                    member.step += 1
+                    next_round.append(member)
+                else:
+                    retry.append(member)
+            if delivery.status is DeliveryStatus.PERMANENT_FAILURE:
                 log.warning(
                     "outbox %s: %s refused for good (%s); trying the next recipient",
                     ", ".join(m.key for m in members),
                     recipient,
                     delivery.detail,
                 )
-                for member in members:
-                    member.errors.append(f"{recipient}: {delivery.detail}")
-                    member.step += 1
-                next_round += members
             else:
                 log.info(
-                    "outbox %s: %s failed for now (%s); will retry",
+                    "outbox %s: %s failed for now (%s)",
                     ", ".join(m.key for m in members),
                     recipient,
                     delivery.detail,
                 )
+            if retry:
                 await asyncio.to_thread(
                     _mark,
                     uows,
-                    members,
+                    retry,
                     token,
-                    state=OutboxState.PENDING,
-                    error=_always(f"{recipient}: {delivery.detail}"),
+                    _retry_values(now, failure),
                 )
         active = next_round
     return delivered
+
+
+def _sent_values(now: datetime, recipient: str) -> Callable[[Item], dict[str, Any]]:
+    def values(item: Item) -> dict[str, Any]:
+        return {
+            "state": OutboxState.SENT,
+            "last_error": "; ".join(item.errors) or None,
+            "sent_at": now,
+            "delivered_to": recipient[:300],
+            "tries": 0,
+            "next_attempt_at": None,
+            "passed_over": item.passed_over or None,
+        }
+
+    return values
+
+
+def _retry_values(now: datetime, failure: str) -> Callable[[Item], dict[str, Any]]:
+    """Pending again after a pause that grows with each temporary failure."""
+
+    def values(item: Item) -> dict[str, Any]:
+        return {
+            "state": OutboxState.PENDING,
+            "last_error": failure,
+            "tries": item.tries,
+            "next_attempt_at": now + PAUSES[min(item.tries, len(PAUSES)) - 1],
+            "passed_over": item.passed_over or None,
+        }
+
+    return values
+
+
+def _still_claimed(uows: UnitOfWorkFactory, ids: Sequence[int], token: str) -> set[int]:
+    with uows() as uow:
+        return {
+            entry_id
+            for chunk in _chunks(ids)
+            for entry_id in uow.session.execute(
+                select(OutboxEntry.id).where(
+                    OutboxEntry.id.in_(chunk),
+                    OutboxEntry.claimed_by == token,
+                    OutboxEntry.state == OutboxState.CLAIMED,
+                )
+            ).scalars()
+        }
 
 
 def _mark(
     uows: UnitOfWorkFactory,
     items: Sequence[Item],
     token: str,
-    *,
-    state: OutboxState,
-    error: Callable[[Item], str | None],
-    sent: tuple[datetime, str] | None = None,
+    values_of: Callable[[Item], dict[str, Any]],
 ) -> None:
-    by_error: dict[str | None, list[int]] = {}
+    """Write each item's new state, in one statement per distinct set of values."""
+    by_values: dict[str, tuple[dict[str, Any], list[int]]] = {}
     for item in items:
-        by_error.setdefault(error(item), []).append(item.id)
+        values = values_of(item)
+        by_values.setdefault(repr(sorted(values.items())), (values, []))[1].append(item.id)
     with uows(write=True) as uow:
-        for message, ids in by_error.items():
-            values: dict[str, Any] = {"state": state, "last_error": message}
-            if sent is not None:
-                values["sent_at"], values["delivered_to"] = sent[0], sent[1][:300]
+        for values, ids in by_values.values():
             # Only while the claim is still ours: a deliverer that took over an expired
             # claim owns the entry now.
             for chunk in _chunks(ids):
@@ -617,10 +877,6 @@ def _mark(
                     .execution_options(synchronize_session=False)
                 )
         uow.commit()
-
-
-def _always(text: str) -> Callable[[Item], str | None]:
-    return lambda _item: text
 
 
 def _release(uows: UnitOfWorkFactory, items: Sequence[Item], token: str) -> None:

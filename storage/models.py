@@ -95,10 +95,14 @@ class FollowUp(enum.StrEnum):
 
 
 class OutboxState(enum.StrEnum):
-    PENDING = "pending"
-    CLAIMED = "claimed"
-    SENT = "sent"
-    FAILED = "failed"
+    """The way of an outbox entry (docs/reminders.md, "Delivery")."""
+
+    PENDING = "pending"  # due (again at next_attempt_at, after a temporary failure)
+    CLAIMED = "claimed"  # a deliverer holds it until lease_until (database time)
+    SENT = "sent"  # delivered to delivered_to
+    WAITING = "waiting"  # no recipient of its chain can be reached yet
+    SUPERSEDED = "superseded"  # no longer true, or overtaken by a later reminder
+    FAILED = "failed"  # before migration 0005: not sent (now waiting or superseded)
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -158,6 +162,8 @@ class Person(Base):
     absent_until: Mapped[date | None] = mapped_column(Date)
     # Where the person last wrote to the bot: reminders go there first (PRODUCT.md §3).
     last_platform: Mapped[str | None] = mapped_column(String(16))
+    # Reminders go here when e-mail is configured and no chat reaches them (PRODUCT.md §3).
+    email: Mapped[str | None] = mapped_column(String(255))
     department: Mapped[Department | None] = relationship()
     deputy: Mapped[Person | None] = relationship(remote_side="Person.id")
     identities: Mapped[list[ChatIdentity]] = relationship(
@@ -482,6 +488,16 @@ class OutboxEntry(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The claim holds until then, in the database's time; renewed while sending.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # After a temporary failure: not before then (growing pauses).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Temporary failures at the recipient tried now; at the limit it is passed over.
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    # Recipients that failed for good or too often ("telegram:123"), skipped from then on.
+    passed_over: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The version of the measure the message shows: its buttons carry it (PRODUCT.md §1).
+    measure_version: Mapped[int | None] = mapped_column(Integer)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivered_to: Mapped[str | None] = mapped_column(String(300))
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -214,3 +214,38 @@ def test_without_example_data_the_operator_is_admin(workdir: Path) -> None:
     # Next time the console acts as the registered person.
     after = chat(workdir, ["wer bin ich"])
     assert after.stdout.splitlines()[2] == "Registriert als Olga Operator — –, Rolle koordination"
+
+
+def test_from_an_empty_database_the_notice_is_printed_for_its_recipient_and_no_log_line(
+    workdir: Path,
+) -> None:
+    """Console only: the assignment notice for a person who never opened the console is
+    printed with its recipient, right after the reply, and no log line comes between."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGELKREIS_")}
+    for args in (
+        ["ressort", "add", "JA", "Jugendamt"],
+        ["person", "add", "Clara Koch", "--rolle", "koordination", "--admin"],
+        ["person", "add", "Jens Jugend", "--ressort", "JA", "--rolle", "ressort"],
+    ):
+        assert (
+            subprocess.run(
+                [REGELKREIS, *args], cwd=workdir, env=env, capture_output=True, check=False
+            ).returncode
+            == 0
+        ), args
+    run = chat(
+        workdir,
+        ['neu "Spielplatz Lindenau" ressort:JA verantwortlich:"Jens Jugend"'],
+        "--as",
+        "Clara Koch",
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == replies(
+        "Angelegt: M-1\n⚪ M-1 Spielplatz Lindenau — JA, 0 %, ohne Frist\n"
+        "Jens Jugend wird benachrichtigt.",
+        "→ Jens Jugend:\n📌 Ihnen wurde M-1 zugewiesen (von Clara Koch):\n"
+        "⚪ M-1 Spielplatz Lindenau — JA, 0 %, ohne Frist\n"
+        "Bericht mit: melden M-1 <status> <NN%> <notiz>\n"
+        "↳ ✅ erledigt M-1 · 🟢 melden M-1 laufend · 🟡 melden M-1 verzögert",
+    )
+    assert "WARNING" not in run.stderr and "INFO" not in run.stderr, run.stderr

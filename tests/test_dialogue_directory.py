@@ -67,8 +67,16 @@ NOTHING_TO_UNLINK_JA = "\n".join(
 
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
+    # An installation on Matrix and Telegram (nothing connects in these tests): who can be
+    # reached depends on the chat identities people have there.
     path = tmp_path / "regelkreis.toml"
-    path.write_text(f'[bot]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
+    path.write_text(
+        f'[bot]\ndata_dir = "{tmp_path / "data"}"\n\n'
+        '[matrix]\nhomeserver = "https://matrix.stadt.de"\nuser_id = "@bot:stadt.de"\n'
+        'password = "x"\n\n'
+        '[telegram]\ntoken = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678"\n',
+        encoding="utf-8",
+    )
     return path
 
 
@@ -502,20 +510,21 @@ def test_an_empty_database_and_an_admin_named_only_in_the_configuration(
 
 # -- long lists, on the example municipality ------------------------------------------------
 
-
+# The example municipality runs with no chat platform configured: the console reaches
+# everyone, whatever Matrix or Telegram ids they have (PRODUCT.md §3).
 PERSONEN_PAGE_1 = [
     "Personen (20)",
-    "Andreas Wolf (SOZ) — ressort · erreichbar: telegram, console",
-    "Anna Schmidt (BB) — koordination, Administration · erreichbar: matrix, console",
+    "Andreas Wolf (SOZ) — ressort · erreichbar: console",
+    "Anna Schmidt (BB) — koordination, Administration · erreichbar: console",
     "Birgit Koch (GA) — ressort · erreichbar: console",
     "Claudia Berger (GA) — lesen · erreichbar: console",
     "Daniel Lorenz (WF) — ressort · erreichbar: console",
-    "Jonas Weber (BB) — koordination · erreichbar: matrix, telegram, console",
-    "Julia Richter (JA) — ressort · erreichbar: telegram, console · abwesend bis 07.12.2026, "
+    "Jonas Weber (BB) — koordination · erreichbar: console",
+    "Julia Richter (JA) — ressort · erreichbar: console · abwesend bis 07.12.2026, "
     "Vertretung: Markus Becker (JA)",
-    "Katrin Schulz (SA) — ressort · erreichbar: telegram, console",
+    "Katrin Schulz (SA) — ressort · erreichbar: console",
     "Lukas Krause (KA) — ressort · erreichbar: console",
-    "Markus Becker (JA) — ressort · erreichbar: matrix, console",
+    "Markus Becker (JA) — ressort · erreichbar: console",
     "… und 10 weitere: personen seite:2 (oder personen <ressort>)",
 ]
 
@@ -525,11 +534,11 @@ PERSONEN_PAGE_2 = [
     "Michael Fischer (SP) — ressort · erreichbar: console",
     "Monika Schäfer (SOZ) — ressort · erreichbar: console",
     "Nicole Franke (UA) — ressort · erreichbar: console",
-    "Petra Vogel — lesen · erreichbar: telegram, console",
+    "Petra Vogel — lesen · erreichbar: console",
     "Sabine Braun (SP) — ressort · erreichbar: console",
-    "Sarah Miller (IB) — ressort · erreichbar: matrix, console",
+    "Sarah Miller (IB) — ressort · erreichbar: console",
     "Stefan Wagner (SA) — ressort · erreichbar: console",
-    "Tobias Keller (UA) — ressort · erreichbar: matrix, console",
+    "Tobias Keller (UA) — ressort · erreichbar: console",
     "Yusuf Demir (IB) — ressort · erreichbar: console",
 ]
 
@@ -572,7 +581,7 @@ def test_personen_with_an_ambiguous_department_asks_and_the_number_picks(
     assert anna.say("2") == "\n".join(
         [
             "Personen — SA (2)",
-            "Katrin Schulz (SA) — ressort · erreichbar: telegram, console",
+            "Katrin Schulz (SA) — ressort · erreichbar: console",
             "Stefan Wagner (SA) — ressort · erreichbar: console",
         ]
     )

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from bot.bootstrap import App, bootstrap
 from bot.config import load_config
 from schedules.outbox import deliver_due
+from storage.migrate import head_revision
 from storage.models import (
     AuditEntry,
     Goal,
@@ -36,6 +37,8 @@ from tests.conftest import FixedClock
 from tests.synapse import Account, Synapse, synapse  # noqa: F401  (the session fixture)
 from tests.test_matrix import Setup, User, running_bot
 from tests.test_real_start import cli
+
+HEAD = head_revision()  # the revision `db upgrade` names
 
 CLARA = "@clara.koch:musterstadt.de"  # koordination, admin (made on the command line)
 MAX = "@max.mueller:musterstadt.de"  # ressort, Jugendamt
@@ -78,7 +81,7 @@ def town(
     for args, said in [
         (
             ("db", "upgrade"),
-            "Database schema created (revision 0004) in "
+            f"Database schema created (revision {HEAD}) in "
             f"sqlite:///{(tmp_path / 'data' / 'regelkreis.db').resolve()}.\n",
         ),
         (

@@ -152,10 +152,10 @@ def test_the_bot_and_a_cron_run_due_share_sqlite_and_send_every_reminder_once(
     printed = [line[2:-1] for line in out.splitlines() if line.startswith("→ ")]
     # Between them, each recipient got its one message.
     assert Counter(printed + bot.names()) == Counter(set(printed + bot.names()))
-    assert len(printed) + len(bot.sent) == 11
+    assert len(printed) + len(bot.sent) == 13  # 11 people and rooms, BB and GA
     # And later minutes send nothing again, from either side.
     asyncio.run(run_due(sqlite_app, {"console": bot}, moment + timedelta(minutes=1)))
-    assert len(printed) + len(bot.sent) == 11
+    assert len(printed) + len(bot.sent) == 13  # 11 people and rooms, BB and GA
 
 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)

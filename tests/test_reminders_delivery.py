@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from bot.bootstrap import App
 from bot.cli import main
 from bot.notifier import Delivery, Recipient
 from handlers.core import Reply
-from schedules.delivery import CLAIM_TIMEOUT
 from schedules.sweep import SWEPT_UNTIL
 from storage.models import (
     ChatIdentity,
@@ -117,11 +116,14 @@ def test_the_room_gets_overdue_lists_and_meeting_requests_in_one_message(sqlite_
         "🔴 M-11 Schulsozialarbeit an der Oberschule Nordstadt verstetigen — JA, 60 %, "
         "11 Tage überfällig\n"
     )
-    # Departments without a room of their own (BB, GA) are asked in the coordination room,
-    # which also gets the Monday digest.
+    # With no chat platform configured the console is every department's: those without a
+    # room of their own (BB, GA) are asked there under their own name (PRODUCT.md §3); the
+    # coordination room gets the Monday digest.
+    (bb,) = recorder.to("Bildungsbüro (BB)")
+    assert "Bildungsbüro (BB) — bitte vorher berichten zu:" in bb
+    (ga,) = recorder.to("Gesundheitsamt (GA)")
+    assert "Gesundheitsamt (GA) — bitte vorher berichten zu:" in ga
     (coordination,) = recorder.to("Koordination")
-    assert "Bildungsbüro (BB) — bitte vorher berichten zu:" in coordination
-    assert "Gesundheitsamt (GA) — bitte vorher berichten zu:" in coordination
     assert "📰 Wochenübersicht 30.11.2026" in coordination
     # Multi-measure messages carry no buttons: a reaction would not know its measure.
     assert recorder.sent[recorder.names().index("Koordination")].message.quick_answers == []
@@ -153,18 +155,37 @@ def test_a_person_whose_platform_refuses_for_good_is_replaced_by_the_next_recipi
     assert room.key == f"deadline:M-1:2026-12-10:3#{room.key[-8:]}"
 
 
-def test_a_temporary_failure_is_retried_and_never_falls_through(town: Town) -> None:
+def test_a_temporary_failure_is_retried_with_pauses_then_falls_through(town: Town) -> None:
+    """PRODUCT.md §3: retried with growing pauses, and after a bounded number of attempts it
+    falls through to the next recipient (the old deliverer retried every minute, forever)."""
     only_telegram(town)
     town.measure("Spielplatz Lindenau", deadline=date(2026, 12, 10))
-    down = [Delivery.temporary("429 retry after 30")] * 2
+    down = [Delivery.temporary("429 retry after 30")] * 5
     telegram = Recorder("telegram", {"4711": list(down)})
     console = Recorder()
-    for minute in (0, 1, 2):
-        tick(town.app, MONDAY + timedelta(minutes=minute), telegram, console)
-    assert [s.key for s in telegram.sent] == ["deadline:M-1:2026-12-10:3"] * 3
+    key = "deadline:M-1:2026-12-10:3"
+    tick(town.app, MONDAY, telegram, console)
+    entry = entries(town.app)[key]
+    assert (entry.state, entry.tries) == (OutboxState.PENDING, 1)
+    assert entry.next_attempt_at == MONDAY + timedelta(minutes=1)
+    tick(town.app, MONDAY + timedelta(seconds=30), telegram, console)  # in the pause: nothing
+    assert len(telegram.sent) == 1
+    tick(town.app, MONDAY + timedelta(minutes=1), telegram, console)
+    entry = entries(town.app)[key]
+    assert (entry.tries, entry.next_attempt_at) == (2, MONDAY + timedelta(minutes=6))
+    tick(town.app, MONDAY + timedelta(minutes=3), telegram, console)  # in the pause again
+    assert len(telegram.sent) == 2
     assert "Jugendamt (JA)" not in console.names()
-    entry = entries(town.app)["deadline:M-1:2026-12-10:3"]
-    assert (entry.state, entry.attempts) == (OutboxState.SENT, 3)
+    # The third temporary failure: on to the lead department's room at once.
+    tick(town.app, MONDAY + timedelta(minutes=6), telegram, console)
+    assert [s.key for s in telegram.sent] == [key] * 3
+    assert "M-1 Spielplatz Lindenau" in console.to("Jugendamt (JA)")[0]
+    entry = entries(town.app)[key]
+    assert entry.state is OutboxState.SENT
+    assert entry.delivered_to is not None and "Jugendamt" in entry.delivered_to
+    assert entry.passed_over == ["telegram:4711"]
+    tick(town.app, MONDAY + timedelta(minutes=30), telegram, console)
+    assert len(telegram.sent) == 3 and len(console.to("Jugendamt (JA)")) == 1
 
 
 def test_a_platform_served_elsewhere_or_down_gets_its_entries_when_it_is_back(
@@ -194,7 +215,7 @@ def test_a_reminder_that_is_no_longer_true_is_dropped_not_sent(town: Town) -> No
     tick(town.app, MONDAY + timedelta(minutes=1), console)
     assert console.to(MAX) == []
     entry = entries(town.app)["deadline:M-1:2026-12-10:3"]
-    assert entry.state is OutboxState.FAILED
+    assert entry.state is OutboxState.SUPERSEDED
     assert entry.last_error == "superseded: M-1 is erledigt"
 
 
@@ -285,18 +306,29 @@ def test_a_crash_between_sending_and_marking_resends_once_with_the_same_key(
     assert first.recipient.name == MAX
     assert entries(town.app)["overdue:M-1:2026-12-04:w0"].state is OutboxState.CLAIMED
     restarted = Recorder()
-    tick(town.app, MONDAY + CLAIM_TIMEOUT - timedelta(minutes=1), restarted)
-    assert restarted.to(MAX) == []  # the claim may still be alive
+    tick(town.app, MONDAY + timedelta(minutes=1), restarted)
+    assert restarted.to(MAX) == []  # the claim's lease (database time) is still alive
+    expire_leases(town.app)  # as if LEASE had passed without the deliverer renewing it
     with caplog.at_level(logging.WARNING, logger="regelkreis.outbox"):
-        tick(town.app, MONDAY + CLAIM_TIMEOUT + timedelta(minutes=1), restarted)
+        tick(town.app, MONDAY + timedelta(minutes=2), restarted)
     again = [s for s in restarted.sent if s.recipient.name == MAX]
     assert [(s.key, s.text) for s in again] == [(first.key, first.text)]
     assert "interrupted before it was marked" in caplog.text
     assert "may show it twice" in caplog.text
-    tick(town.app, MONDAY + CLAIM_TIMEOUT + timedelta(minutes=2), restarted)
+    tick(town.app, MONDAY + timedelta(minutes=3), restarted)
     assert len([s for s in restarted.sent if s.recipient.name == MAX]) == 1
     entry = entries(town.app)["overdue:M-1:2026-12-04:w0"]
     assert (entry.state, entry.attempts) == (OutboxState.SENT, 2)
+
+
+def expire_leases(app: App) -> None:
+    with app.uows(write=True) as uow:
+        uow.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.state == OutboxState.CLAIMED)
+            .values(lease_until=datetime(2000, 1, 1, tzinfo=UTC))
+        )
+        uow.commit()
 
 
 # -- the command line ------------------------------------------------------------------------
@@ -362,8 +394,10 @@ def test_run_due_dry_run_prints_what_would_be_sent_and_marks_nothing(
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "→ Markus Becker [console]:\n⏰ Erinnerung" in out
+    # The departments without a room (BB, GA) are printed under their own names.
+    assert "→ Bildungsbüro (BB) [console]:" in out
     assert out.endswith(
-        "dry run at 2026-11-30 08:00 CET: 18 reminders would be recorded, 11 messages would "
+        "dry run at 2026-11-30 08:00 CET: 18 reminders would be recorded, 13 messages would "
         "be sent; nothing was marked.\n"
     )
     with sqlite_app.uows() as uow:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
 from bot.notifier import Delivery, Recipient
 from handlers.core import Reply
-from schedules.delivery import CLAIM_TIMEOUT, deliver_due
+from schedules.delivery import deliver_due
 from schedules.rules import ReminderRules
 from schedules.sweep import run_sweep
-from storage.models import Department, OutboxEntry, OutboxState, RoomLink
+from storage.models import Department, Measure, MeasureStatus, OutboxEntry, OutboxState, RoomLink
 from tests.synapse import synapse  # noqa: F401  (the session fixture)
 from tests.test_matrix import (  # noqa: F401  (fixtures)
     ANNA,
+    MARKUS,
     Setup,
     User,
     people,
@@ -84,6 +85,14 @@ def test_after_a_crash_the_resend_reuses_the_transaction_id_and_posts_once(
                     await deliver_due(app.uows, {"matrix": crashing}, monday, rules=rules)
                 ((key, first),) = crashing.deliveries
                 assert first.message_id is not None
+                # The dead process renews nothing: its lease (database time) runs out.
+                with app.uows(write=True) as uow:
+                    uow.session.execute(
+                        update(OutboxEntry)
+                        .where(OutboxEntry.state == OutboxState.CLAIMED)
+                        .values(lease_until=datetime(2000, 1, 1, tzinfo=UTC))
+                    )
+                    uow.commit()
 
             # The bot is started again (a new process, the same device) and resends.
             async with running_bot(setup) as bot:
@@ -91,7 +100,7 @@ def test_after_a_crash_the_resend_reuses_the_transaction_id_and_posts_once(
                     delivered = await deliver_due(
                         app.uows,
                         {"matrix": bot.notifier},
-                        monday + CLAIM_TIMEOUT + timedelta(minutes=1),
+                        monday + timedelta(minutes=1),
                         rules=rules,
                     )
                 assert delivered == 2
@@ -107,5 +116,59 @@ def test_after_a_crash_the_resend_reuses_the_transaction_id_and_posts_once(
                     select(OutboxEntry.key).where(OutboxEntry.state != OutboxState.SENT)
                 ).all()
             assert unsent == []
+
+    run(scenario)
+
+
+def test_a_reaction_on_an_outdated_assignment_notice_is_refused(
+    setup: Setup,  # noqa: F811
+) -> None:
+    """The notice carries the version it showed (stored with the outbox entry): once the
+    measure changed, a reaction on it is refused like a typed change (PRODUCT.md §1)."""
+    app = setup.app
+
+    async def scenario() -> None:
+        async with (
+            User(setup, ANNA) as anna,
+            User(setup, MARKUS) as markus,
+            running_bot(setup) as bot,
+        ):
+            room = await anna.create_room(invite=[setup.bot.user_id])
+            await anna.wait_joined(room, setup.bot.user_id)
+            assert "M-8 → Markus Becker" in await anna.ask(room, "!zuweisen M-8 an Markus Becker")
+            # Anna reports a setback before the notice went out: the notice shows M-8 as it
+            # was when it was assigned, and its reactions must carry that version.
+            assert "Bericht zu M-8" in await anna.ask(room, "!melden M-8 gefährdet Halle fehlt")
+            assert await deliver_due(app.uows, {"matrix": bot.notifier}, app.clock()) == 1
+            direct = None
+            for _ in range(50):
+                await markus.sync(timeout=200)
+                direct = next(iter(markus.client.invited_rooms), None)
+                if direct is not None:
+                    break
+            assert direct is not None
+            await markus.join(direct)
+            notices: list[object] = []
+            for _ in range(50):
+                notices = await markus.bot_messages(direct)
+                if notices:
+                    break
+            notice = notices[0]
+            assert "Ihnen wurde M-8 zugewiesen" in notice.body  # type: ignore[attr-defined]
+            await markus.react(direct, notice.event_id, "✅")  # type: ignore[attr-defined]
+            refusal = None
+            for _ in range(50):
+                answers = await markus.bot_messages(direct)
+                refusal = next(
+                    (a for a in answers if "wurde geändert, seit diese Nachricht" in a.body),
+                    None,
+                )
+                if refusal is not None:
+                    break
+                await asyncio.sleep(0.2)
+            assert refusal is not None, [a.body for a in answers]
+        with app.uows() as uow:
+            measure = uow.session.get(Measure, 8)
+            assert measure is not None and measure.status is MeasureStatus.AT_RISK
 
     run(scenario)
