@@ -678,26 +678,14 @@ class MatrixTransport:
         backoff = _Backoff()
         first = True
         while True:
-            try:
-                response = await self.client.sync(
-                    timeout=0 if first else self._sync_timeout(),
-                    sync_filter=self._filter or self._sync_filter(),
-                    since=self._sync_token,
-                    # After a restart nio knows no room: full state brings members and
-                    # encryption back, while the timeline still starts at our token.
-                    full_state=True if first and self._sync_token else None,
-                )
-            except NETWORK_ERRORS as error:
-                await backoff.wait("Matrix sync", repr(error))
-                continue
-            if isinstance(response, nio.SyncError):
-                if response.status_code == "M_UNKNOWN_TOKEN":
-                    log.warning("Matrix access token expired; logging in again")
-                    await self._login(stale_token=True)
-                elif response.status_code == "M_LIMIT_EXCEEDED":
-                    await asyncio.sleep((response.retry_after_ms or 5000) / 1000)
-                else:
-                    await backoff.wait("Matrix sync", f"{response.status_code} {response.message}")
+            response = await self._sync_once(
+                backoff,
+                timeout=0 if first else self._sync_timeout(),
+                # After a restart nio knows no room: full state brings members and
+                # encryption back, while the timeline still starts at our token.
+                full_state=True if first and self._sync_token else None,
+            )
+            if response is None:
                 continue
             backoff.reset()
             previous, first = self._sync_token, False
@@ -717,31 +705,40 @@ class MatrixTransport:
             done, self._sync_done = self._sync_done, asyncio.Event()
             done.set()
 
+    async def _sync_once(
+        self, backoff: _Backoff, *, timeout: int, full_state: bool | None
+    ) -> Any | None:
+        """One /sync from our token; None after a failure it has waited out (try again)."""
+        try:
+            response = await self.client.sync(
+                timeout=timeout,
+                sync_filter=self._filter or self._sync_filter(),
+                since=self._sync_token,
+                full_state=full_state,
+            )
+        except NETWORK_ERRORS as error:
+            await backoff.wait("Matrix sync", repr(error))
+            return None
+        if isinstance(response, nio.SyncError):
+            if response.status_code == "M_UNKNOWN_TOKEN":
+                log.warning("Matrix access token expired; logging in again")
+                await self._login(stale_token=True)
+            elif response.status_code == "M_LIMIT_EXCEEDED":
+                await asyncio.sleep((response.retry_after_ms or 5000) / 1000)
+            else:
+                await backoff.wait("Matrix sync", f"{response.status_code} {response.message}")
+            return None
+        return response
+
     async def _sync_quietly(self, *, first: bool = False, timeout_ms: int = 0) -> None:
         """Send-only: one sync for the rooms and keys; nothing in it is handled or answered,
         and its token stays in memory (the bot reads the same events later)."""
         backoff = _Backoff()
-        while True:
-            try:
-                response = await self.client.sync(
-                    timeout=timeout_ms,
-                    sync_filter=self._filter or self._sync_filter(),
-                    since=self._sync_token,
-                    full_state=True if first else None,
-                )
-            except NETWORK_ERRORS as error:
-                await backoff.wait("Matrix sync", repr(error))
-                continue
-            if isinstance(response, nio.SyncError):
-                if response.status_code == "M_UNKNOWN_TOKEN":
-                    log.warning("Matrix access token expired; logging in again")
-                    await self._login(stale_token=True)
-                elif response.status_code == "M_LIMIT_EXCEEDED":
-                    await asyncio.sleep((response.retry_after_ms or 5000) / 1000)
-                else:
-                    await backoff.wait("Matrix sync", f"{response.status_code} {response.message}")
-                continue
-            break
+        response = None
+        while response is None:
+            response = await self._sync_once(
+                backoff, timeout=timeout_ms, full_state=True if first else None
+            )
         self._sync_token = response.next_batch
         try:
             await self._crypto_housekeeping()

@@ -236,7 +236,7 @@ def _register_hint(ctx: Context, key: str) -> str:
     )
 
 
-def person_name(person: Person) -> str:
+def listed_name(person: Person) -> str:
     """`Max Müller (JA)`: with the department key, so namesakes can be told apart."""
     return f"{person.name} ({person.department.key})" if person.department else person.name
 
@@ -258,7 +258,7 @@ def _person_line(ctx: Context, person: Person) -> str:
     role = person.role.value
     if person.is_admin or any(i.address in ctx.settings.admins for i in person.identities):
         role += ctx.de_en(", Administration", ", admin")
-    parts = [f"{person_name(person)} — {role}"]
+    parts = [f"{listed_name(person)} — {role}"]
     platforms = reachable_platforms(person, ctx.settings.platforms)
     reason = person_reason(person, ctx.settings.platforms)
     if platforms:
@@ -266,7 +266,7 @@ def _person_line(ctx: Context, person: Person) -> str:
     elif reason is not None:
         parts.append(ctx.de_en("nicht erreichbar: ", "not reachable: ") + ctx.de_en(*reason))
     if person.absent_until is not None and person.absent_until >= ctx.today:
-        deputy = person_name(person.deputy) if person.deputy else "–"
+        deputy = listed_name(person.deputy) if person.deputy else "–"
         parts.append(
             ctx.de_en(
                 f"abwesend bis {fmt_date(person.absent_until, 'de')}, Vertretung: {deputy}",

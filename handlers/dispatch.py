@@ -54,6 +54,14 @@ def is_pick(text: str) -> bool:
 _OPEN_TO_UNREGISTERED = {"help", "whoami"}
 
 
+@dataclass
+class _Turn:
+    """What one message leaves to do after its unit of work: mark an earlier numbered
+    list as superseded (a write of its own, once the command's transaction is over)."""
+
+    supersede: bool
+
+
 class AlreadyHandled(Exception):
     """The message was taken on before (by this or another process)."""
 
@@ -156,11 +164,11 @@ class Dispatcher:
         found = self.registry.find(text)
         command, args_at = found if found else (None, 0)
         # Another command than a pick: a bare number no longer picks from an earlier list.
-        supersede = [picked is None]
+        turn = _Turn(supersede=picked is None)
         try:
-            return self._run(incoming, text, command, args_at, claim, supersede)
+            return self._run(incoming, text, command, args_at, claim, turn)
         finally:
-            if supersede[0]:
+            if turn.supersede:
                 self._supersede_choice(incoming)
 
     def _run(
@@ -170,11 +178,11 @@ class Dispatcher:
         command: Command | None,
         args_at: int,
         claim: Claim | None,
-        supersede: list[bool],
+        turn: _Turn,
     ) -> Reply:
         with self.uows(write=bool(command and command.writes)) as uow:
             person, is_admin, room = self._identify(uow.session, incoming)
-            supersede[0] = supersede[0] and self._has_open_choice(uow.session, incoming)
+            turn.supersede = turn.supersede and self._has_open_choice(uow.session, incoming)
             lang = self._language(person, room)
             if (
                 person is None
@@ -240,7 +248,7 @@ class Dispatcher:
                         claim.recorded = True
             except Ambiguous as ambiguous:
                 uow.rollback()
-                supersede[0] = False  # the new list replaces the old one
+                turn.supersede = False  # the new list replaces the old one
                 return self._ask_to_pick(incoming, text, ambiguous, lang)
             except CommandError as error:
                 uow.rollback()
