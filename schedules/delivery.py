@@ -560,14 +560,15 @@ class _Ways:
                 for i in identities
                 if i.platform in self.served
             ]
-            if self.console and not any(i.platform == CONSOLE for i in identities):
-                # Printed for them whether or not they ever opened the console.
-                found.append(
-                    Target(Recipient("person", CONSOLE, person.name, person.name), audience)
-                )
             if EMAIL in self.served and person.email:
                 found.append(
                     Target(Recipient("person", EMAIL, person.email, person.name), audience)
+                )
+            if self.console and not any(i.platform == CONSOLE for i in identities):
+                # Printed for them whether or not they ever opened the console; after their
+                # e-mail, which reaches the person themselves, not a terminal.
+                found.append(
+                    Target(Recipient("person", CONSOLE, person.name, person.name), audience)
                 )
             break
         return found
