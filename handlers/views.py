@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,13 +16,38 @@ from storage.models import Measure, MeasureStatus, Person, Role
 LIST_LIMIT = 10
 
 
-def is_overdue(measure: Measure, today: date) -> bool:
+class _Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+class MeasureShape(Protocol):
+    """What a measure's line needs: a `Measure`, or a plain row read without the ORM (the
+    reminder delivery reads ten thousand of them on a Monday)."""
+
+    @property
+    def ref(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def status(self) -> MeasureStatus: ...
+    @property
+    def progress(self) -> int: ...
+    @property
+    def deadline(self) -> date | None: ...
+    @property
+    def evaluation_due_on(self) -> date | None: ...
+    @property
+    def lead_department(self) -> _Keyed: ...
+
+
+def is_overdue(measure: MeasureShape, today: date) -> bool:
     return (
         measure.deadline is not None and measure.deadline < today and not measure.status.is_closed
     )
 
 
-def is_stale(measure: Measure, today: date) -> bool:
+def is_stale(measure: MeasureShape, today: date) -> bool:
     return (
         not measure.status.is_closed
         and measure.evaluation_due_on is not None
@@ -29,11 +55,11 @@ def is_stale(measure: Measure, today: date) -> bool:
     )
 
 
-def marker(measure: Measure, today: date) -> str:
+def marker(measure: MeasureShape, today: date) -> str:
     return "🔴" if is_overdue(measure, today) else STATUS_MARKERS[measure.status]
 
 
-def deadline_phrase(measure: Measure, today: date, lang: Language) -> str:
+def deadline_phrase(measure: MeasureShape, today: date, lang: Language) -> str:
     """`Frist 31.03.2027`, or `12 Tage überfällig` for an overdue measure."""
     if measure.deadline is None:
         return "ohne Frist" if lang == "de" else "no deadline"
@@ -44,7 +70,7 @@ def deadline_phrase(measure: Measure, today: date, lang: Language) -> str:
     return f"{label} {fmt_date(measure.deadline, lang)}"
 
 
-def measure_line(measure: Measure, today: date, lang: Language, *, lead: bool = True) -> str:
+def measure_line(measure: MeasureShape, today: date, lang: Language, *, lead: bool = True) -> str:
     """`🟢 M-12 Sprachförderung in Kitas — JA, 60 %, Frist 31.03.2027`."""
     parts = []
     if lead:
@@ -70,6 +96,20 @@ def quick_answers(
     With `person`, only the answers that person may give (PRODUCT.md §1 roles): none for a
     reader or an uninvolved department, no ✅ for a department that only takes part.
     """
+    answers = standard_answers(measure, lang)
+    if person is None or person.role is Role.COORDINATION:
+        return answers
+    if person.role is not Role.DEPARTMENT or person.department_id is None:
+        return []
+    if person.department_id == measure.lead_department_id:
+        return answers
+    if any(d.id == person.department_id for d in measure.participants):
+        return answers[1:]
+    return []
+
+
+def standard_answers(measure: MeasureShape, lang: Language) -> list[QuickAnswer]:
+    """The quick answers anybody responsible may give; none once the measure is closed."""
     if measure.status.is_closed:
         return []
     if lang == "de":
@@ -84,15 +124,7 @@ def quick_answers(
             QuickAnswer("🟢 on track", f"update {measure.ref} in_progress", "🟢"),
             QuickAnswer("🟡 delayed", f"update {measure.ref} delayed", "🟡"),
         ]
-    if person is None or person.role is Role.COORDINATION:
-        return answers
-    if person.role is not Role.DEPARTMENT or person.department_id is None:
-        return []
-    if person.department_id == measure.lead_department_id:
-        return answers
-    if any(d.id == person.department_id for d in measure.participants):
-        return answers[1:]
-    return []
+    return answers
 
 
 def status_counts_line(counts: dict[MeasureStatus, int], lang: Language) -> str:

@@ -40,15 +40,15 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bot.notifier import Delivery, DeliveryStatus, Notifier, Recipient
 from handlers.core import Language, QuickAnswer, Reply, ShownVersion
 from schedules import messages
-from schedules.messages import Audience, MeasureFacts, Part
+from schedules.messages import Audience, MeasureFacts, MeasureRow, Part, measure_rows
 from schedules.rules import (
     AGENDA,
     CHECKIN,
@@ -64,7 +64,6 @@ from schedules.rules import (
 )
 from storage.models import (
     Department,
-    Measure,
     Meeting,
     OutboxEntry,
     OutboxState,
@@ -88,6 +87,8 @@ MAX_TRIES = 3
 PAUSES = (timedelta(minutes=1), timedelta(minutes=5))
 # A waiting entry is looked at again this often (and at once when a recipient appears).
 RECHECK_WAITING = timedelta(hours=1)
+# Messages sent and not yet marked, at most (see _Marks).
+MARK_BACKLOG = 50
 # Fall-through rounds per run: person platforms, e-mail, deputy, rooms, coordination room.
 _MAX_ROUNDS = 12
 
@@ -155,12 +156,80 @@ async def deliver_due(
         return 0
     lease = _Lease(token, claimed)
     renewal = asyncio.create_task(_renew(uows, lease))
+    marks = _Marks(uows, token)
     try:
-        return await _send(uows, notifiers, items, now, lease, rules)
+        return await _send(uows, notifiers, items, now, lease, rules, marks)
     finally:
-        renewal.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewal
+        try:
+            await marks.close()  # what was sent is marked, also when sending stopped early
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
+
+
+class _Marks:
+    """Marks written behind the sending, as a group commit.
+
+    Each write takes everything queued since the previous one, so a fast notifier (the
+    console, a Monday's 1.7k messages) is not held up by one commit per message. At most
+    `MARK_BACKLOG` messages are ever sent and not yet marked: a crash in that window sends
+    them again on the next run, with the same idempotency key (the module's docstring). A
+    slow platform never fills it: one commit is over before the next message is sent.
+    """
+
+    def __init__(self, uows: UnitOfWorkFactory, token: str) -> None:
+        self.uows = uows
+        self.token = token
+        self._queue: list[tuple[Sequence[Item], Callable[[Item], dict[str, Any]]]] = []
+        self._unwritten = 0  # messages queued or being written
+        self._failure: BaseException | None = None
+        self._wake = asyncio.Event()
+        self._written = asyncio.Event()
+        self._closing = False
+        self._writer = asyncio.create_task(self._write_loop())
+
+    async def add(self, items: Sequence[Item], values_of: Callable[[Item], dict[str, Any]]) -> None:
+        """Queue the new state of one message's entries; waits while the backlog is full."""
+        self._check()
+        self._queue.append((items, values_of))
+        self._unwritten += 1
+        self._wake.set()
+        # Let an idle writer start at once, also behind a notifier that never waits (the
+        # console): the write then runs in its thread while the next messages are made.
+        await asyncio.sleep(0)
+        while self._unwritten >= MARK_BACKLOG:
+            self._written.clear()
+            await self._written.wait()
+            self._check()
+
+    async def close(self) -> None:
+        """Write what is queued and stop; raises when a write failed."""
+        self._closing = True
+        self._wake.set()
+        await self._writer
+        self._check()
+
+    def _check(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._queue = self._queue, []
+            if batch and self._failure is None:
+                try:
+                    await asyncio.to_thread(_mark_all, self.uows, batch, self.token)
+                except Exception as error:
+                    # The entries stay claimed: when the lease runs out they are claimed
+                    # and sent again. The sender hears of it at its next message.
+                    self._failure = error
+            self._unwritten -= len(batch)
+            self._written.set()
+            if self._closing and not self._queue:
+                return
 
 
 @dataclass
@@ -216,7 +285,11 @@ def preview(
 ) -> list[Outgoing]:
     """What a delivery run would send now, without claiming or sending (for `--dry-run`)."""
     entries = list(
-        session.execute(select(OutboxEntry).where(_due(rules, now, db_now(session)))).scalars()
+        session.execute(
+            select(*_ENTRY_COLUMNS)
+            .where(_due(rules, now, db_now(session)))
+            .order_by(OutboxEntry.id)
+        )
     )
     items, superseded = _load(session, entries, rules, now, set(platforms), {})
     for item, reason in superseded:
@@ -229,6 +302,22 @@ def preview(
 
 
 # -- claiming and loading -------------------------------------------------------------------
+
+# What delivery reads of an entry: plain rows, not ORM objects (a Monday claims 17k of them).
+_ENTRY_COLUMNS = (
+    OutboxEntry.id,
+    OutboxEntry.key,
+    OutboxEntry.kind,
+    OutboxEntry.text,
+    OutboxEntry.due_at,
+    OutboxEntry.measure_id,
+    OutboxEntry.measure_version,
+    OutboxEntry.person_id,
+    OutboxEntry.room_link_id,
+    OutboxEntry.quick_answers,
+    OutboxEntry.passed_over,
+    OutboxEntry.tries,
+)
 
 
 def _due(rules: ReminderRules, now: datetime, database_now: datetime) -> ColumnElement[bool]:
@@ -264,7 +353,8 @@ def _claim_and_load(
                 )
             )
         }
-        uow.session.execute(
+        # The claimed entries come back with the claim (RETURNING: SQLite 3.35, PostgreSQL).
+        claimed = uow.session.execute(
             update(OutboxEntry)
             .where(due)
             .values(
@@ -274,19 +364,15 @@ def _claim_and_load(
                 lease_until=database_now + LEASE,
                 attempts=OutboxEntry.attempts + 1,
             )
+            .returning(*_ENTRY_COLUMNS)
             .execution_options(synchronize_session=False)
-        )
+        ).all()
         uow.commit()
+    if not claimed:
+        return []
+    entries = sorted(claimed, key=lambda entry: entry.id)
+    # Read outside the write transaction: the other writers (chat commands) are not held up.
     with uows() as uow:
-        entries = list(
-            uow.session.execute(
-                select(OutboxEntry)
-                .where(OutboxEntry.claimed_by == token, OutboxEntry.state == OutboxState.CLAIMED)
-                .order_by(OutboxEntry.id)
-            ).scalars()
-        )
-        if not entries:
-            return []
         items, superseded = _load(uow.session, entries, rules, now, served, interrupted)
     for item, reason in superseded:
         log.info("outbox %s: not sent, %s", item.key, reason)
@@ -306,7 +392,7 @@ def _claim_and_load(
 
 def _load(
     session: Session,
-    entries: Sequence[OutboxEntry],
+    entries: Sequence[Row[Any]],
     rules: ReminderRules,
     now: datetime,
     served: set[str],
@@ -320,16 +406,10 @@ def _load(
             select(RoomLink).options(joinedload(RoomLink.department)).order_by(RoomLink.id)
         ).scalars()
     )
+    departments = {d.id: d for d in session.execute(select(Department)).scalars()}
     measure_ids = sorted({e.measure_id for e in entries if e.measure_id is not None})
-    measures = {
-        m.id: m
-        for chunk in _chunks(measure_ids)
-        for m in session.execute(
-            select(Measure)
-            .where(Measure.id.in_(chunk))
-            .options(joinedload(Measure.lead_department), joinedload(Measure.responsible))
-        ).scalars()
-    }
+    # Plain rows: ten thousand ORM objects would cost more than all the rest of a Monday.
+    measures = {m.id: m for chunk in _chunks(measure_ids) for m in measure_rows(session, chunk)}
     person_ids = sorted(
         {e.person_id for e in entries if e.person_id is not None}
         | {m.responsible_id for m in measures.values() if m.responsible_id is not None}
@@ -355,9 +435,14 @@ def _load(
             .options(selectinload(Meeting.departments), joinedload(Meeting.room))
         ).scalars()
     }
-    departments = {d.id: d for d in session.execute(select(Department)).scalars()}
     ways = _Ways(rooms, rules.language, today, served, departments)
-    facts = {m.id: MeasureFacts.of(m, today, rules.zone) for m in measures.values()}
+    facts: dict[int, MeasureFacts] = {}
+
+    def facts_for(measure: MeasureRow) -> MeasureFacts:
+        if measure.id not in facts:
+            facts[measure.id] = MeasureFacts.of(measure, today, rules.zone)
+        return facts[measure.id]
+
     latest = _latest_reminders(session, measure_ids)
     digest: messages.Localized | None = None
 
@@ -380,12 +465,12 @@ def _load(
                 reason = "a later reminder of its kind overtook it"
         if reason is None:
             if entry.kind in PERSON_KINDS and measure is not None:
-                part.measure = facts[measure.id]
                 person = people.get(measure.responsible_id or -1)
                 chain = ways.person(person) + ways.department(measure.lead_department_id)
+                part.measure = facts_for(measure)
             elif entry.kind == OVERDUE_ROOM and measure is not None:
-                part.measure = facts[measure.id]
                 chain = ways.department(measure.lead_department_id)
+                part.measure = facts_for(measure)
             elif entry.kind == MEETING and key is not None:
                 meeting = meetings[key.meeting_id or -1]
                 department = session.get(Department, key.department_id or -1)
@@ -474,7 +559,7 @@ def _chunks(ids: Sequence[int], size: int = 5000) -> Iterable[Sequence[int]]:
 
 def _superseded(
     key: ReminderKey,
-    measure: Measure | None,
+    measure: MeasureRow | None,
     meetings: Mapping[int, Meeting],
     rules: ReminderRules,
     now: datetime,
@@ -688,6 +773,7 @@ async def _send(
     now: datetime,
     lease: _Lease,
     rules: ReminderRules,
+    marks: _Marks,
 ) -> int:
     token = lease.token
     delivered = 0
@@ -703,11 +789,8 @@ async def _send(
                     item.key,
                     "; ".join(item.errors) or "no recipient on a configured platform",
                 )
-            await asyncio.to_thread(
-                _mark,
-                uows,
+            await marks.add(
                 exhausted,
-                token,
                 lambda i: {
                     "state": OutboxState.WAITING,
                     "last_error": "; ".join(i.errors) or "no recipient on a configured platform",
@@ -763,13 +846,7 @@ async def _send(
                 delivery = Delivery.temporary(f"{type(error).__name__}: {error}")
             if delivery.status is DeliveryStatus.DELIVERED:
                 delivered += len(members)
-                await asyncio.to_thread(
-                    _mark,
-                    uows,
-                    members,
-                    token,
-                    _sent_values(now, str(recipient)),
-                )
+                await marks.add(members, _sent_values(now, str(recipient)))
                 continue
             failure = f"{recipient}: {delivery.detail}"
             retry: list[Item] = []
@@ -799,13 +876,7 @@ async def _send(
                     delivery.detail,
                 )
             if retry:
-                await asyncio.to_thread(
-                    _mark,
-                    uows,
-                    retry,
-                    token,
-                    _retry_values(now, failure),
-                )
+                await marks.add(retry, _retry_values(now, failure))
         active = next_round
     return delivered
 
@@ -862,21 +933,48 @@ def _mark(
     values_of: Callable[[Item], dict[str, Any]],
 ) -> None:
     """Write each item's new state, in one statement per distinct set of values."""
-    by_values: dict[str, tuple[dict[str, Any], list[int]]] = {}
-    for item in items:
-        values = values_of(item)
-        by_values.setdefault(repr(sorted(values.items())), (values, []))[1].append(item.id)
+    _mark_all(uows, [(items, values_of)], token)
+
+
+def _mark_all(
+    uows: UnitOfWorkFactory,
+    batch: Sequence[tuple[Sequence[Item], Callable[[Item], dict[str, Any]]]],
+    token: str,
+) -> None:
+    """Several messages' marks in one transaction.
+
+    The values most entries share (state, time, no error) are set with one statement per
+    distinct set; what differs per message, its recipient, with one executemany of two
+    parameters a row — a Monday's 17k entries would otherwise cost a bound value each for
+    every column.
+    """
+    table = cast(Table, OutboxEntry.__table__)
+    shared: dict[str, tuple[dict[str, Any], list[int]]] = {}
+    recipients: list[dict[str, Any]] = []
+    for items, values_of in batch:
+        for item in items:
+            values = values_of(item)
+            recipient = values.pop("delivered_to", None)
+            if recipient is not None:
+                recipients.append({"entry_id": item.id, "recipient": recipient})
+            shared.setdefault(repr(sorted(values.items())), (values, []))[1].append(item.id)
     with uows(write=True) as uow:
-        for values, ids in by_values.values():
-            # Only while the claim is still ours: a deliverer that took over an expired
-            # claim owns the entry now.
+        # Only while the claim is still ours: a deliverer that took over an expired claim
+        # owns the entry now.
+        for values, ids in shared.values():
             for chunk in _chunks(ids):
                 uow.session.execute(
-                    update(OutboxEntry)
-                    .where(OutboxEntry.id.in_(chunk), OutboxEntry.claimed_by == token)
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
+                    update(table)
+                    .where(table.c.id.in_(chunk), table.c.claimed_by == token)
+                    .values(values)
                 )
+        if recipients:
+            uow.session.execute(
+                update(table)
+                .where(table.c.id == bindparam("entry_id"), table.c.claimed_by == token)
+                .values(delivered_to=bindparam("recipient")),
+                recipients,
+            )
         uow.commit()
 
 

@@ -13,15 +13,102 @@ from sqlalchemy.orm import Session, joinedload
 from handlers.core import Block, Language, QuickAnswer, Reply, ShownVersion
 from handlers.i18n import days, fmt_date
 from handlers.meetings import agenda_blocks, when
-from handlers.views import LIST_LIMIT, is_overdue, is_stale, measure_line, quick_answers
+from handlers.views import (
+    LIST_LIMIT,
+    is_overdue,
+    is_stale,
+    measure_line,
+    standard_answers,
+)
 from schedules.rules import CHECKIN, DEADLINE, OVERDUE, OVERDUE_ROOM, ReminderRules
 from schedules.sweep import OPEN_STATUSES, TROUBLED, reportable
-from storage.models import AuditEntry, Department, Measure, Meeting
+from storage.models import AuditEntry, Department, Measure, MeasureStatus, Meeting, Person
 from storage.reach import unreachable
 
 LANGUAGES: tuple[Language, Language] = ("de", "en")
 MEASURE_KINDS = frozenset({DEADLINE, OVERDUE, OVERDUE_ROOM, CHECKIN})
 Localized = dict[Language, list[Block]]
+
+
+@dataclass(frozen=True, slots=True)
+class LeadKey:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureRow:
+    """The columns of a measure a reminder shows, read as a plain row (see `measure_rows`)."""
+
+    id: int
+    title: str
+    status: MeasureStatus
+    progress: int
+    deadline: date | None
+    evaluation_due_on: date | None
+    last_report_at: datetime | None
+    version: int
+    lead_department_id: int
+    responsible_id: int | None
+    lead_department: LeadKey
+    responsible_name: str | None
+
+    @property
+    def ref(self) -> str:
+        return f"M-{self.id}"
+
+
+def measure_rows(session: Session, ids: Sequence[int]) -> list[MeasureRow]:
+    """The measures `ids` with their lead department's key and responsible person's name."""
+    statement = (
+        select(
+            Measure.id,
+            Measure.title,
+            Measure.status,
+            Measure.progress,
+            Measure.deadline,
+            Measure.evaluation_due_on,
+            Measure.last_report_at,
+            Measure.version,
+            Measure.lead_department_id,
+            Measure.responsible_id,
+            Department.key,
+            Person.name,
+        )
+        .join(Department, Department.id == Measure.lead_department_id)
+        .outerjoin(Person, Person.id == Measure.responsible_id)
+        .where(Measure.id.in_(ids))
+    )
+    leads: dict[str, LeadKey] = {}
+    return [
+        MeasureRow(
+            id=id_,
+            title=title,
+            status=status,
+            progress=progress,
+            deadline=deadline,
+            evaluation_due_on=evaluation_due_on,
+            last_report_at=last_report_at,
+            version=version,
+            lead_department_id=lead_department_id,
+            responsible_id=responsible_id,
+            lead_department=leads.setdefault(lead_key, LeadKey(lead_key)),
+            responsible_name=responsible_name,
+        )
+        for (
+            id_,
+            title,
+            status,
+            progress,
+            deadline,
+            evaluation_due_on,
+            last_report_at,
+            version,
+            lead_department_id,
+            responsible_id,
+            lead_key,
+            responsible_name,
+        ) in session.execute(statement).tuples()
+    ]
 
 
 @dataclass(frozen=True)
@@ -38,11 +125,14 @@ class MeasureFacts:
     responsible: str | None
     last_report: date | None
     lead_key: str
-    line: dict[Language, str]
-    answers: dict[Language, list[QuickAnswer]]
+    row: MeasureRow
+    today: date
+    # The line and the answers are made when a message in that language needs them: a
+    # Monday has ten thousand measures and few recipients in a second language.
+    _lines: dict[Language, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def of(cls, measure: Measure, today: date, zone: ZoneInfo) -> MeasureFacts:
+    def of(cls, measure: MeasureRow, today: date, zone: ZoneInfo) -> MeasureFacts:
         last = measure.last_report_at
         return cls(
             id=measure.id,
@@ -52,12 +142,21 @@ class MeasureFacts:
             overdue=is_overdue(measure, today),
             stale=is_stale(measure, today),
             deadline=measure.deadline,
-            responsible=measure.responsible.name if measure.responsible else None,
+            responsible=measure.responsible_name,
             last_report=last.astimezone(zone).date() if last is not None else None,
             lead_key=measure.lead_department.key,
-            line={lang: measure_line(measure, today, lang) for lang in LANGUAGES},
-            answers={lang: quick_answers(measure, lang) for lang in LANGUAGES},
+            row=measure,
+            today=today,
         )
+
+    def line(self, lang: Language) -> str:
+        """`🟢 M-12 Sprachförderung in Kitas — JA, 60 %, Frist 31.03.2027`."""
+        if lang not in self._lines:
+            self._lines[lang] = measure_line(self.row, self.today, lang)
+        return self._lines[lang]
+
+    def answers(self, lang: Language) -> list[QuickAnswer]:
+        return standard_answers(self.row, lang)
 
 
 @dataclass
@@ -108,7 +207,7 @@ def render(parts: Sequence[tuple[Part, Audience]], audience: Audience, today: da
         # reply carries the version the message showed.
         facts = next(iter(subjects.values()))
         if facts.is_open:
-            reply.quick_answers = list(facts.answers[lang])
+            reply.quick_answers = facts.answers(lang)
             reply.subject = ShownVersion(facts.id, facts.version)
     elif len(parts) == 1 and others:
         reply.quick_answers = list(others[0].answers)
@@ -184,7 +283,7 @@ def _section(parts: Sequence[Part], audience: Audience, today: date, refs: set[s
     more = _more_command(audience)
 
     def line(f: MeasureFacts, extra: str = "") -> str:
-        text = f.line[lang] + extra
+        text = f.line(lang) + extra
         if CHECKIN in kinds[f.id] and f.id in shown:
             text += " · " + _de_en(lang, "Bericht fällig", "report due")
         if audience.role == "room" and f.responsible:

@@ -13,6 +13,7 @@ from bot.bootstrap import App
 from bot.cli import main
 from bot.notifier import Delivery, Recipient
 from handlers.core import Reply
+from schedules.delivery import MARK_BACKLOG
 from schedules.sweep import SWEPT_UNTIL
 from storage.models import (
     ChatIdentity,
@@ -432,3 +433,33 @@ def test_the_console_chat_still_delivers_the_assignment_notice(sqlite_app: App) 
     chat = ConsoleChat(sqlite_app, "Anna Schmidt", "konsole", out)  # type: ignore[arg-type]
     chat.run_script(['zuweisen M-8 an "Markus Becker"'])
     assert "→ Markus Becker:\n📌 Ihnen wurde M-8 zugewiesen (von Anna Schmidt)" in out.text
+
+
+def test_a_mark_the_database_refuses_stops_the_run_and_the_reminder_goes_out_once_later(
+    town: Town, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Marks are written behind the sending (a group commit): when the database refuses
+    them, the run stops, the sent entries stay claimed, and after the lease they go out once
+    more with the same key — none is lost, none sent a third time."""
+    town.measure("Spielplatz Lindenau", deadline=date(2026, 12, 4))
+    with town.app.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TRIGGER refuse_sent BEFORE UPDATE OF state ON outbox "
+            "WHEN NEW.state IN ('sent', 'SENT') BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    first = Recorder()
+    with pytest.raises(Exception, match="disk full"):
+        tick(town.app, MONDAY, first)
+    assert MAX in [s.recipient.name for s in first.sent]
+    assert len(first.sent) <= MARK_BACKLOG
+    assert entries(town.app)["overdue:M-1:2026-12-04:w0"].state is OutboxState.CLAIMED
+    with town.app.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER refuse_sent")
+    expire_leases(town.app)
+    again = Recorder()
+    tick(town.app, MONDAY + timedelta(minutes=2), again)
+    tick(town.app, MONDAY + timedelta(minutes=3), again)
+    assert sorted((s.recipient.name, s.key, s.text) for s in again.sent) == sorted(
+        (s.recipient.name, s.key, s.text) for s in first.sent
+    )
+    assert entries(town.app)["overdue:M-1:2026-12-04:w0"].state is OutboxState.SENT
