@@ -37,6 +37,7 @@ test: $(DEV_STAMP) lint typecheck
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check $(PACKAGES) tests bench
 	$(BIN)/ruff format --check $(PACKAGES)
+	$(BIN)/lint-imports
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy

@@ -164,8 +164,8 @@ async def deliver_monday(database: Path, base_url: str, limits: str) -> tuple[fl
     from bot.bootstrap import bootstrap
     from bot.config import Config, TelegramConfig
     from bot.telegram import TelegramTransport
+    from handlers.ports import ReminderRules
     from schedules.delivery import deliver_due
-    from schedules.rules import ReminderRules
     from schedules.sweep import run_sweep
     from storage.models import OutboxEntry, OutboxState
 

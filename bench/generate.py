@@ -542,9 +542,7 @@ def _generate(connection: Connection, n_measures: int, seed: int) -> Generated:
                 "id": goal_id,
                 "title": title,
                 "parent_id": parent,
-                "field_of_action_id": None
-                if parent is None
-                else rng.choice(field_ids),
+                "field_of_action_id": None if parent is None else rng.choice(field_ids),
                 "quality_target": None,
                 "evaluation_interval": interval,
                 "created_at": _moment(rng, TODAY - timedelta(days=rng.randint(400, 900))),

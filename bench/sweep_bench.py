@@ -37,10 +37,9 @@ from sqlalchemy import Engine, delete, event, insert
 
 from bench.generate import BERLIN, generate
 from bench.run import postgres_database
-from bot.notifier import Delivery, Recipient
 from handlers.core import Reply
+from handlers.ports import Delivery, Recipient, ReminderRules
 from schedules.delivery import deliver_due
-from schedules.rules import ReminderRules
 from schedules.sweep import SWEPT_UNTIL, SweepResult, run_sweep
 from storage import events
 from storage.db import make_engine

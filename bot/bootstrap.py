@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from bot.config import Config
+from bot.config import WEEKDAYS, Config
 from handlers.context import CoreSettings
-from handlers.core import Clock, Incoming, Reply, system_clock
+from handlers.core import Incoming, Reply
 from handlers.dispatch import Claim, Dispatcher
+from handlers.ports import Clock, ReminderRules, clock_time, system_clock
 from handlers.registry import build_registry
-from schedules.rules import ReminderRules
 from storage import events
 from storage.db import make_engine
 from storage.lookup import NameLookup
@@ -27,6 +27,7 @@ class App:
     uows: UnitOfWorkFactory
     dispatcher: Dispatcher
     clock: Clock
+    rules: ReminderRules  # the reminder settings, from `[reminders]` and `[municipality]`
 
     async def ask(self, incoming: Incoming) -> Reply:
         """Answer one message without blocking the event loop.
@@ -41,6 +42,29 @@ class App:
         return await asyncio.to_thread(self.dispatcher.handle_once, incoming, claim)
 
 
+def reminder_rules(config: Config) -> ReminderRules:
+    """The municipality's reminder rules from `[reminders]`, `[municipality]` and `[bot]`."""
+    reminders = config.reminders
+    start, end = reminders.hours
+    day, at = reminders.digest.split()
+    return ReminderRules(
+        zone=config.municipality.zone,
+        state=config.municipality.state,
+        work_start=clock_time(start),
+        work_end=clock_time(end),
+        send_time=clock_time(reminders.time or start),
+        deadline_days=tuple(reminders.deadline_days),
+        meeting_days=tuple(reminders.meeting_days),
+        agenda_days=reminders.agenda_days,
+        overdue_repeat_days=reminders.overdue_repeat_days,
+        digest_weekday=WEEKDAYS.index(day),
+        digest_time=clock_time(at),
+        enabled=reminders.enabled,
+        language=config.bot.language,
+        platforms=configured_platforms(config),
+    )
+
+
 def core_settings(config: Config) -> CoreSettings:
     return CoreSettings(
         admins=frozenset(config.bot.admins),
@@ -49,7 +73,7 @@ def core_settings(config: Config) -> CoreSettings:
         state=config.municipality.state,
         municipality=config.municipality.name,
         platforms=configured_platforms(config),
-        reminders=ReminderRules.from_config(config),
+        reminders=reminder_rules(config),
     )
 
 
@@ -74,7 +98,13 @@ def bootstrap(
     if migrate:
         upgrade(engine)
     uows = UnitOfWorkFactory(engine)
-    dispatcher = Dispatcher(
-        build_registry(), uows, core_settings(config), lookup=NameLookup(), clock=clock
+    settings = core_settings(config)
+    dispatcher = Dispatcher(build_registry(), uows, settings, lookup=NameLookup(), clock=clock)
+    return App(
+        config=config,
+        engine=engine,
+        uows=uows,
+        dispatcher=dispatcher,
+        clock=clock,
+        rules=settings.rules,
     )
-    return App(config=config, engine=engine, uows=uows, dispatcher=dispatcher, clock=clock)

@@ -361,7 +361,7 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
             return asyncio.run(serve(app, build_transports(app)))
         return _chat(app, getattr(args, "as_person", None), getattr(args, "room", "konsole"))
     if command == "reminders":
-        from schedules.scheduler import run_due_command
+        from bot.reminders import run_due_command
 
         return run_due_command(_bootstrap(config), args.now, args.dry_run)
     app = _bootstrap(config)

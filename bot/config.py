@@ -51,6 +51,8 @@ ENV_SECRETS = {
     "REGELKREIS_EMAIL_PASSWORD": ("email", "password"),
 }
 _HHMM = r"([01]\d|2[0-3]):[0-5]\d"
+# The days a weekly digest may go out on (`[reminders] digest = "MON 08:00"`).
+WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI")
 
 
 class ConfigError(Exception):
@@ -338,7 +340,7 @@ class RemindersConfig(_Section):
     @field_validator("digest")
     @classmethod
     def _digest(cls, value: str) -> str:
-        if not re.match(rf"^(MON|TUE|WED|THU|FRI)\s+{_HHMM}$", value.strip().upper()):
+        if not re.match(rf"^({'|'.join(WEEKDAYS)})\s+{_HHMM}$", value.strip().upper()):
             raise ValueError(
                 "write the digest time as DAY HH:MM with DAY in MON..FRI, e.g. MON 08:00"
             )

@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from bot.bootstrap import App
-from bot.notifier import Delivery, Recipient
 from handlers.core import Incoming, Reply
-from schedules.outbox import deliver_due
+from handlers.ports import Delivery, Recipient
+from schedules.delivery import deliver_due
 
 PLATFORM = "console"
 PROMPT = "regelkreis> "

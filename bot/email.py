@@ -22,8 +22,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
 from typing import TYPE_CHECKING
 
-from bot.notifier import Delivery, DeliveryStatus, Recipient
 from handlers.core import Language, Reply
+from handlers.ports import Delivery, DeliveryStatus, Recipient
 
 if TYPE_CHECKING:
     from bot.config import Config, EmailConfig

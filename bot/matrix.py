@@ -36,10 +36,10 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.bootstrap import App
 from bot.config import MatrixConfig
-from bot.notifier import Delivery, DeliveryStatus, Notifier, Recipient
 from bot.transport import TransportTaken
-from handlers.core import Attachment, Clock, Incoming, Reply, ShownVersion, system_clock
+from handlers.core import Attachment, Incoming, Reply, ShownVersion
 from handlers.dispatch import Claim, is_pick
+from handlers.ports import Clock, Delivery, DeliveryStatus, Notifier, Recipient, system_clock
 from handlers.views import quick_answers
 from storage import locks
 from storage.models import (

@@ -14,8 +14,9 @@ from typing import Any
 
 from bot.bootstrap import App
 from bot.email import EmailNotifier
-from bot.notifier import Notifier
 from bot.transport import Transport, TransportTaken
+from handlers.ports import Notifier
+from schedules.scheduler import RunResult, tick_every_minute
 
 log = logging.getLogger("regelkreis.run")
 # How long `reminders run-due` waits for a platform to connect before it leaves its entries.
@@ -106,23 +107,14 @@ async def _ready(transport: Transport, task: asyncio.Task[None], timeout: float)
     return True
 
 
-async def deliver_outbox_every_minute(app: App, notifiers: dict[str, Notifier]) -> None:
-    from schedules.outbox import deliver_due
-
-    while True:
-        try:
-            await deliver_due(app.uows, notifiers, app.clock())
-        except Exception:  # keep serving; the next round retries
-            log.exception("outbox delivery failed")
-        await asyncio.sleep(60)
-
-
-def default_scheduler() -> Scheduler:
-    try:
-        from schedules.scheduler import run_scheduler  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        return deliver_outbox_every_minute
-    return run_scheduler  # type: ignore[no-any-return, unused-ignore]
+async def run_scheduler(
+    app: App,
+    notifiers: dict[str, Notifier],
+    *,
+    on_tick: Callable[[RunResult], None] | None = None,
+) -> None:
+    """The minute tick of `regelkreis run` (sweep, then delivery), until cancelled."""
+    await tick_every_minute(app.uows, app.rules, notifiers, app.clock, on_tick=on_tick)
 
 
 async def serve(app: App, transports: list[Transport], scheduler: Scheduler | None = None) -> int:
@@ -149,7 +141,7 @@ async def serve(app: App, transports: list[Transport], scheduler: Scheduler | No
             loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.create_task(t.run(), name=f"transport:{t.platform}") for t in started]
     tasks.append(
-        asyncio.create_task((scheduler or default_scheduler())(app, notifiers), name="scheduler")
+        asyncio.create_task((scheduler or run_scheduler)(app, notifiers), name="scheduler")
     )
     waiter = asyncio.create_task(stop.wait(), name="stop")
     done, _pending = await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)

@@ -57,11 +57,11 @@ from telegram.request import HTTPXRequest
 
 from bot.bootstrap import App
 from bot.config import TelegramConfig
-from bot.notifier import Delivery, Notifier, Recipient
 from bot.transport import TransportTaken
 from handlers.commands import Command, fold
 from handlers.core import Attachment, Incoming, Language, Reply, ShownVersion
 from handlers.dispatch import Claim
+from handlers.ports import Delivery, Notifier, Recipient
 from storage.locks import acquire, holder_of, new_holder, release
 from storage.models import PendingChoice, PlatformState, ProcessedMessage, RoomLink, SentMessage
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.notifier import Notifier
+from handlers.ports import Notifier
 
 
 class TransportTaken(Exception):

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from handlers.args import Args
-from handlers.commands import Handler, Registry, fold
+from handlers.commands import OPEN_TO_UNREGISTERED, Handler, Registry, fold
 from handlers.context import Context, Refused, UsageError
 from handlers.core import Reply
-from handlers.dispatch import _OPEN_TO_UNREGISTERED
 
 
 def make_help(registry: Registry) -> Handler:
@@ -45,7 +44,7 @@ def make_help(registry: Registry) -> Handler:
             if ctx.person is None and (
                 # „sprache“ is stored per person, so it needs a registration.
                 command.key == "language"
-                or (not ctx.is_admin and command.key not in _OPEN_TO_UNREGISTERED)
+                or (not ctx.is_admin and command.key not in OPEN_TO_UNREGISTERED)
             ):
                 continue
             lines.append(f"{command.usage_line(ctx.lang)} — {command.help_line(ctx.lang)}")

@@ -56,6 +56,10 @@ class Access(enum.Enum):
         return names[0] if lang == "de" else names[1]
 
 
+# Commands a sender who is not registered may still use (they reveal nothing of the data).
+OPEN_TO_UNREGISTERED = frozenset({"help", "whoami"})
+
+
 @dataclass(frozen=True)
 class Command:
     key: str

@@ -6,7 +6,8 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -15,12 +16,10 @@ from sqlalchemy.orm import Session
 from handlers.args import Args, Token, stray_words, words_after
 from handlers.core import Incoming, Language
 from handlers.i18n import t
+from handlers.ports import ReminderRules
 from storage.lookup import How, Kind, Match, NameLookup, Resolution, id_shape
 from storage.models import AuditEntry, Department, Goal, Measure, Person, Role, RoomLink
 from storage.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from schedules.rules import ReminderRules
 
 
 @dataclass(frozen=True)
@@ -35,9 +34,18 @@ class CoreSettings:
     # The platforms that deliver: "matrix", "telegram", "email" as configured; none of the
     # chat ones means the console reaches everyone (storage.reach).
     platforms: frozenset[str] = frozenset()
-    # Working hours, offsets and calendar of the reminders (schedules.rules.ReminderRules);
-    # None means the defaults for this municipality's zone and state.
+    # Working hours, offsets and calendar of the reminders; None means the defaults for this
+    # municipality's zone and state (see `rules`).
     reminders: ReminderRules | None = None
+
+    @cached_property
+    def rules(self) -> ReminderRules:
+        """The reminder rules: as configured, else the defaults for this municipality."""
+        if self.reminders is not None:
+            return self.reminders
+        return ReminderRules(
+            zone=self.timezone, state=self.state, language=self.language, platforms=self.platforms
+        )
 
 
 # How each kind is named in a refusal: with its article, negated, and in the plural.

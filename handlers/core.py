@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -104,11 +102,3 @@ class Reply:
             lines = ([block.heading] if block.heading else []) + list(block.lines)
             parts.append("\n".join(lines))
         return "\n\n".join(p for p in parts if p)
-
-
-Clock = Callable[[], datetime]
-"""Returns the current aware time; injected so tests and `--now` can fix it."""
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from handlers.args import ParseError, parse_args
-from handlers.commands import Access, Command, Registry, fold
+from handlers.commands import OPEN_TO_UNREGISTERED, Access, Command, Registry, fold
 from handlers.context import (
     Ambiguous,
     CommandError,
@@ -25,8 +25,9 @@ from handlers.context import (
     Refused,
     UsageError,
 )
-from handlers.core import Clock, Incoming, Language, Reply, system_clock
+from handlers.core import Incoming, Language, Reply
 from handlers.i18n import t
+from handlers.ports import Clock, system_clock
 from storage.lookup import Kind, NameLookup, Pin
 from storage.models import (
     ChatIdentity,
@@ -48,10 +49,6 @@ _PICK = re.compile(r"^\s*#?(\d{1,2})\s*\.?\s*$")
 def is_pick(text: str) -> bool:
     """A bare number like `2`, `#2` or `2.`: the reply to a numbered candidate list."""
     return _PICK.match(text) is not None
-
-
-# Commands a sender who is not registered may still use (they reveal nothing of the data).
-_OPEN_TO_UNREGISTERED = {"help", "whoami"}
 
 
 @dataclass
@@ -187,7 +184,7 @@ class Dispatcher:
             if (
                 person is None
                 and not is_admin
-                and (command is None or command.key not in _OPEN_TO_UNREGISTERED)
+                and (command is None or command.key not in OPEN_TO_UNREGISTERED)
             ):
                 return self._unregistered(uow.session, incoming, lang)
             if command is None:

@@ -17,8 +17,8 @@ from handlers.core import Block, Language, Reply
 from handlers.dates import take_date
 from handlers.i18n import STATUS_WORDS, fmt_date, fmt_number, status_name
 from handlers.measures import deadline_option
+from handlers.ports import ReminderRules
 from handlers.views import LIST_LIMIT, measure_line
-from schedules.rules import ReminderRules
 from storage.intervals import parse_interval
 from storage.lookup import Kind, clean_reference, id_shape
 from storage.models import (
@@ -391,7 +391,7 @@ def meetings(ctx: Context, args: Args) -> Reply:
     """`sitzung`: the next meetings and the last one; `sitzung S-2`: one meeting."""
     if args.words:
         return _meeting_detail(ctx, _resolve_meeting(ctx, args.words))
-    rules = ReminderRules.from_settings(ctx.settings)
+    rules = ctx.settings.rules
     upcoming = list(
         ctx.session.execute(
             _meetings().where(Meeting.starts_at >= ctx.now).order_by(Meeting.starts_at).limit(6)
@@ -442,7 +442,7 @@ def _reminder_plan(ctx: Context, meeting: Meeting, rules: ReminderRules) -> str:
 
 
 def _meeting_detail(ctx: Context, meeting: Meeting) -> Reply:
-    rules = ReminderRules.from_settings(ctx.settings)
+    rules = ctx.settings.rules
     lines = [meeting.title]
     if meeting.body:
         lines.append(ctx.de_en("Gremium: ", "Body: ") + meeting.body)
@@ -569,7 +569,7 @@ def new_meeting(ctx: Context, args: Args) -> Reply:
             "departments": [d.key for d in meeting.departments],
         },
     )
-    rules = ReminderRules.from_settings(ctx.settings)
+    rules = ctx.settings.rules
     lines = [
         title,
         ctx.de_en("Raum: ", "Room: ") + _room_name(ctx, meeting.room),
@@ -613,7 +613,7 @@ def move_meeting(ctx: Context, args: Args) -> Reply:
         before={"starts_at": before.isoformat()},
         after={"starts_at": starts_at.isoformat()},
     )
-    rules = ReminderRules.from_settings(ctx.settings)
+    rules = ctx.settings.rules
     return Reply.text(
         f"{when(before, rules, ctx.lang)} → {when(starts_at, rules, ctx.lang)}",
         _reminder_plan(ctx, meeting, rules),
@@ -634,7 +634,7 @@ def agenda(ctx: Context, args: Args) -> Reply:
                 'No meeting planned. Plan one with: meeting new <date> <time> "<title>"',
             )
         )
-    rules = ReminderRules.from_settings(ctx.settings)
+    rules = ctx.settings.rules
     return Reply(blocks=agenda_blocks(ctx.session, meeting, ctx.today, ctx.lang, rules))
 
 

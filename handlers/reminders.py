@@ -9,8 +9,8 @@ from handlers.args import Args
 from handlers.context import Context, Refused, UsageError
 from handlers.core import Reply
 from handlers.i18n import fmt_date
+from handlers.ports import ReminderRules
 from handlers.views import LIST_LIMIT, cut
-from schedules.rules import ReminderRules
 from storage.reach import unreachable
 
 REMINDER_OPTIONS = {"zeit": "time", "time": "time", "uhrzeit": "time"}
@@ -25,7 +25,7 @@ _DAY_NAMES = {
 
 
 def reminders(ctx: Context, args: Args) -> Reply:
-    rules = ReminderRules.from_settings(ctx.settings)
+    rules = ctx.settings.rules
     room = ctx.room
     words = [w.text.casefold() for w in args.words]
     if not words and "time" not in args.options:

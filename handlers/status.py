@@ -12,7 +12,8 @@ from sqlalchemy.orm import joinedload
 from handlers.args import Args
 from handlers.context import Context, UsageError
 from handlers.core import Language, Reply, ShownVersion
-from handlers.i18n import days, fmt_date, fmt_number, status_name
+from handlers.goals import goal_detail
+from handlers.i18n import days, fmt_date, status_name
 from handlers.views import (
     LIST_LIMIT,
     cut,
@@ -27,8 +28,6 @@ from storage.lookup import Kind
 from storage.models import (
     AuditEntry,
     Department,
-    Indicator,
-    IndicatorValue,
     Measure,
     MeasureStatus,
     Person,
@@ -77,8 +76,6 @@ def status(ctx: Context, args: Args) -> Reply:
     if match.kind is Kind.MEASURE:
         return measure_detail(ctx, match.id)
     if match.kind is Kind.GOAL:
-        from handlers.goals import goal_detail
-
         return goal_detail(ctx, match.id)
     if match.kind is Kind.DEPARTMENT:
         department = ctx.session.get(Department, match.id)
@@ -510,24 +507,3 @@ def describe_change(ctx: Context, entry: AuditEntry) -> str:
     action = _ACTION_NAMES.get(entry.action, (entry.action, entry.action))
     text = ", ".join(parts) or action[0 if ctx.lang == "de" else 1]
     return f"{text} ({reason})" if reason else text
-
-
-def indicator_line(ctx: Context, indicator: Indicator) -> str:
-    latest = ctx.session.execute(
-        select(IndicatorValue)
-        .where(IndicatorValue.indicator_id == indicator.id)
-        .order_by(IndicatorValue.measured_on.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    target = ""
-    if indicator.target_value is not None:
-        goal_value = fmt_number(indicator.target_value, ctx.lang)
-        target = ctx.de_en(f", Ziel {goal_value}", f", target {goal_value}")
-        if indicator.target_date is not None:
-            target += f" ({indicator.target_date.year})"
-    if latest is None:
-        return f"📏 {indicator.name}: – {indicator.unit}{target}"
-    flag = "⚠️ " if indicator.is_off_target(latest.value) else "✔️ "
-    when = fmt_date(latest.measured_on, ctx.lang)
-    value = fmt_number(latest.value, ctx.lang)
-    return f"{flag}{indicator.name}: {value} {indicator.unit} ({when}){target}"

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from handlers.context import Context
 from handlers.core import Language, QuickAnswer
-from handlers.i18n import STATUS_MARKERS, days, fmt_date, status_name, t
-from storage.models import Measure, MeasureStatus, Person, Role
+from handlers.i18n import STATUS_MARKERS, days, fmt_date, fmt_number, status_name, t
+from storage.models import Indicator, IndicatorValue, Measure, MeasureStatus, Person, Role
 
 LIST_LIMIT = 10
 
@@ -145,3 +145,24 @@ def person_name(session: Session, person: Person) -> str:
     if namesakes > 1 and person.department is not None:
         return f"{person.name} ({person.department.key})"
     return person.name
+
+
+def indicator_line(ctx: Context, indicator: Indicator) -> str:
+    latest = ctx.session.execute(
+        select(IndicatorValue)
+        .where(IndicatorValue.indicator_id == indicator.id)
+        .order_by(IndicatorValue.measured_on.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    target = ""
+    if indicator.target_value is not None:
+        goal_value = fmt_number(indicator.target_value, ctx.lang)
+        target = ctx.de_en(f", Ziel {goal_value}", f", target {goal_value}")
+        if indicator.target_date is not None:
+            target += f" ({indicator.target_date.year})"
+    if latest is None:
+        return f"📏 {indicator.name}: – {indicator.unit}{target}"
+    flag = "⚠️ " if indicator.is_off_target(latest.value) else "✔️ "
+    when = fmt_date(latest.measured_on, ctx.lang)
+    value = fmt_number(latest.value, ctx.lang)
+    return f"{flag}{indicator.name}: {value} {indicator.unit} ({when}){target}"

@@ -45,8 +45,8 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Row, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from bot.notifier import Delivery, DeliveryStatus, Notifier, Recipient
 from handlers.core import Language, QuickAnswer, Reply, ShownVersion
+from handlers.ports import Delivery, DeliveryStatus, Notifier, Recipient, ReminderRules
 from schedules import messages
 from schedules.messages import Audience, MeasureFacts, MeasureRow, Part, measure_rows
 from schedules.rules import (
@@ -60,7 +60,6 @@ from schedules.rules import (
     PERSON_KINDS,
     REMINDER_KINDS,
     ReminderKey,
-    ReminderRules,
 )
 from storage.models import (
     Department,

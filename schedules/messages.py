@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 from handlers.core import Block, Language, QuickAnswer, Reply, ShownVersion
 from handlers.i18n import days, fmt_date
 from handlers.meetings import agenda_blocks, when
+from handlers.ports import ReminderRules
 from handlers.views import (
     LIST_LIMIT,
     is_overdue,
@@ -20,7 +21,7 @@ from handlers.views import (
     measure_line,
     standard_answers,
 )
-from schedules.rules import CHECKIN, DEADLINE, OVERDUE, OVERDUE_ROOM, ReminderRules
+from schedules.rules import CHECKIN, DEADLINE, OVERDUE, OVERDUE_ROOM
 from schedules.sweep import OPEN_STATUSES, TROUBLED, reportable
 from storage.models import AuditEntry, Department, Measure, MeasureStatus, Meeting, Person
 from storage.reach import unreachable

@@ -10,23 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.notifier import Notifier
+from handlers.ports import Clock, Notifier, ReminderRules
 from schedules.delivery import Outgoing, deliver_due, preview
-from schedules.rules import ReminderRules
 from schedules.sweep import SweepResult, run_sweep, sweep
 from storage.uow import UnitOfWorkFactory
-
-if TYPE_CHECKING:
-    from bot.bootstrap import App
 
 log = logging.getLogger("regelkreis.scheduler")
 
@@ -38,8 +32,9 @@ class RunResult:
     outgoing: list[Outgoing] = field(default_factory=list)  # what a dry run would send
 
 
-async def run_due(
-    app: App,
+async def sweep_and_deliver(
+    uows: UnitOfWorkFactory,
+    rules: ReminderRules,
     notifiers: Mapping[str, Notifier],
     now: datetime,
     *,
@@ -47,13 +42,12 @@ async def run_due(
     platforms: Collection[str] | None = None,
 ) -> RunResult:
     """One sweep and one delivery run at `now`; a dry run records and marks nothing."""
-    rules = ReminderRules.from_config(app.config)
     if dry_run:
         return await asyncio.to_thread(
-            _dry_run, app.uows, rules, now, set(platforms or ()) | set(notifiers)
+            _dry_run, uows, rules, now, set(platforms or ()) | set(notifiers)
         )
-    swept = await asyncio.to_thread(run_sweep, app.uows, rules, now)
-    delivered = await deliver_due(app.uows, notifiers, now, rules=rules, platforms=platforms)
+    swept = await asyncio.to_thread(run_sweep, uows, rules, now)
+    delivered = await deliver_due(uows, notifiers, now, rules=rules, platforms=platforms)
     return RunResult(swept, delivered)
 
 
@@ -69,9 +63,11 @@ def _dry_run(
     return RunResult(swept, 0, outgoing)
 
 
-async def run_scheduler(
-    app: App,
-    notifiers: dict[str, Notifier],
+async def tick_every_minute(
+    uows: UnitOfWorkFactory,
+    rules: ReminderRules,
+    notifiers: Mapping[str, Notifier],
+    clock: Clock,
     *,
     on_tick: Callable[[RunResult], None] | None = None,
 ) -> None:
@@ -81,13 +77,12 @@ async def run_scheduler(
     Ticks never overlap (`max_instances=1`), late ones are not dropped (`misfire_grace_time`
     None) and a backlog of them runs once (`coalesce`).
     """
-    rules = ReminderRules.from_config(app.config)
     busy = asyncio.Lock()
 
     async def tick() -> None:
         async with busy:
             try:
-                result = await run_due(app, notifiers, app.clock())
+                result = await sweep_and_deliver(uows, rules, notifiers, clock())
             except Exception:  # keep ticking; the next minute covers this one too
                 log.exception("reminder run failed")
                 return
@@ -113,9 +108,6 @@ async def run_scheduler(
         scheduler.shutdown(wait=False)
 
 
-# -- `regelkreis reminders run-due` ---------------------------------------------------------
-
-
 def parse_now(text: str | None, rules: ReminderRules, clock: Callable[[], datetime]) -> datetime:
     """`--now`: ISO time; without an offset it is local to the municipality."""
     if not text:
@@ -124,57 +116,3 @@ def parse_now(text: str | None, rules: ReminderRules, clock: Callable[[], dateti
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=rules.zone)
     return moment
-
-
-def run_due_command(
-    app: App, now_text: str | None, dry_run: bool, out: TextIO | None = None
-) -> int:
-    """The command line's one run: the console prints recipient then message."""
-    out = out or sys.stdout
-    rules = ReminderRules.from_config(app.config)
-    try:
-        now = parse_now(now_text, rules, app.clock)
-    except ValueError:
-        print(
-            f"regelkreis: --now {now_text!r} is not an ISO time (e.g. 2027-03-01T08:00)",
-            file=sys.stderr,
-        )
-        return 2
-    return asyncio.run(_run_due_command(app, now, dry_run, out))
-
-
-async def _run_due_command(app: App, now: datetime, dry_run: bool, out: TextIO) -> int:
-    from bot.console import PLATFORM, ConsoleNotifier, render
-
-    notifiers: dict[str, Notifier] = {PLATFORM: ConsoleNotifier(out)}
-    configured = {PLATFORM} | {
-        name for name in ("matrix", "telegram") if getattr(app.config, name) is not None
-    }
-    if dry_run:
-        result = await run_due(app, notifiers, now, dry_run=True, platforms=configured)
-    else:
-        from bot.runner import build_notifiers
-
-        # Send-only notifiers: nothing is polled or answered, no lease is taken; a platform
-        # the running bot holds keeps its entries pending for the bot (docs/reminders.md).
-        async with build_notifiers(app) as chat:
-            result = await run_due(app, notifiers | chat, now, platforms=configured)
-    local = now.astimezone(app.config.municipality.zone)
-    if dry_run:
-        for outgoing in result.outgoing:
-            out.write(f"→ {outgoing.recipient.name} [{outgoing.recipient.platform}]:\n")
-            out.write(render(outgoing.message) + "\n\n")
-        out.write(
-            f"dry run at {local:%Y-%m-%d %H:%M %Z}: {len(result.sweep.recorded)} reminders "
-            f"would be recorded, {len(result.outgoing)} messages would be sent; "
-            "nothing was marked.\n"
-        )
-    elif result.sweep.skipped:
-        out.write("another process is sweeping right now; delivered what was due.\n")
-    else:
-        out.write(
-            f"run at {local:%Y-%m-%d %H:%M %Z}: {len(result.sweep.recorded)} reminders "
-            f"recorded, {result.delivered} delivered.\n"
-        )
-    out.flush()
-    return 0

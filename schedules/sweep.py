@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select, text, union_all, update
 from sqlalchemy.orm import Session
 
+from handlers.ports import ReminderRules
 from schedules.rules import (
     AGENDA,
     CHECKIN,
@@ -36,7 +37,6 @@ from schedules.rules import (
     OVERDUE,
     OVERDUE_ROOM,
     ReminderKey,
-    ReminderRules,
 )
 from storage.models import (
     Base,

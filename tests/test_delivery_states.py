@@ -21,11 +21,11 @@ from sqlalchemy import Engine, select
 from bot.bootstrap import App, bootstrap
 from bot.cli import main
 from bot.config import load_config
-from bot.notifier import Delivery, Recipient
+from bot.reminders import run_due, run_due_command
 from handlers.core import Incoming, Reply
+from handlers.ports import Delivery, Recipient
 from schedules import delivery
 from schedules.delivery import deliver_due
-from schedules.scheduler import run_due, run_due_command
 from storage.models import OutboxEntry, OutboxState
 from tests.conftest import FixedClock, make_app
 from tests.test_reminders_support import Recorder, berlin

@@ -17,8 +17,8 @@ from bot.bootstrap import bootstrap
 from bot.cli import main
 from bot.config import Config, ConfigError, EmailConfig, load_config
 from bot.email import EmailNotifier, email_address, mailbox
-from bot.notifier import Delivery, DeliveryStatus, Notifier, Recipient
 from handlers.core import QuickAnswer, Reply
+from handlers.ports import Delivery, DeliveryStatus, Notifier, Recipient
 from storage.models import AuditEntry, Person
 from tests.smtp import SmtpServer, self_signed, smtp_server
 

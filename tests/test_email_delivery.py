@@ -21,8 +21,8 @@ from sqlalchemy import select
 from bot.bootstrap import App, bootstrap
 from bot.cli import main
 from bot.config import load_config
+from bot.reminders import run_due_command
 from handlers.core import Incoming, Reply
-from schedules.scheduler import run_due_command
 from storage.models import OutboxEntry, OutboxState
 from tests.conftest import FixedClock
 from tests.smtp import SmtpServer, smtp_server

@@ -36,9 +36,9 @@ from bot.matrix import (
     render_body,
     render_html,
 )
-from bot.notifier import DeliveryStatus, Recipient
 from handlers.core import Attachment, Block, Incoming, QuickAnswer, Reply
-from schedules.outbox import deliver_due
+from handlers.ports import DeliveryStatus, Recipient
+from schedules.delivery import deliver_due
 from storage import events
 from storage.db import make_engine
 from storage.migrate import upgrade

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from bot.bootstrap import App, bootstrap
 from bot.config import load_config
-from schedules.outbox import deliver_due
+from schedules.delivery import deliver_due
 from storage.migrate import head_revision
 from storage.models import (
     AuditEntry,

@@ -15,9 +15,11 @@ from sqlalchemy import Engine
 
 from bot.bootstrap import App
 from bot.config import Config
-from schedules.calendar import WorkCalendar
-from schedules.rules import ReminderKey, ReminderRules
-from schedules.scheduler import RunResult, parse_now, run_scheduler
+from bot.runner import run_scheduler
+from handlers.calendar import WorkCalendar
+from handlers.ports import ReminderRules
+from schedules.rules import ReminderKey
+from schedules.scheduler import RunResult, parse_now
 from tests.conftest import Chat, FixedClock
 from tests.test_reminders_support import Recorder, Town, berlin, keys, make_town, tick
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, event, select, text
 
 from bot.bootstrap import App, bootstrap
-from schedules.scheduler import run_due
+from bot.reminders import run_due
 from storage.db import make_engine
 from storage.models import OutboxEntry, OutboxState
 from tests.conftest import FixedClock
@@ -162,10 +162,9 @@ def test_the_bot_and_a_cron_run_due_share_sqlite_and_send_every_reminder_once(
 def test_a_second_sweeper_on_postgresql_skips_while_the_advisory_lock_is_held(
     app: App, engine: Engine
 ) -> None:
-    from schedules.rules import ReminderRules
     from schedules.sweep import ADVISORY_LOCK, run_sweep
 
-    rules = ReminderRules.from_config(app.config)
+    rules = app.rules
     holder = engine.connect()
     try:
         holder.execute(text("SELECT pg_advisory_lock(:id)"), {"id": ADVISORY_LOCK})

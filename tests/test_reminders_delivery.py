@@ -11,8 +11,8 @@ from sqlalchemy import Engine, select, update
 
 from bot.bootstrap import App
 from bot.cli import main
-from bot.notifier import Delivery, Recipient
 from handlers.core import Reply
+from handlers.ports import Delivery, Recipient
 from schedules.delivery import MARK_BACKLOG
 from schedules.sweep import SWEPT_UNTIL
 from storage.models import (

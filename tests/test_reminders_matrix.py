@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.notifier import Delivery, Recipient
 from handlers.core import Reply
+from handlers.ports import Delivery, Recipient
 from schedules.delivery import deliver_due
-from schedules.rules import ReminderRules
 from schedules.sweep import run_sweep
 from storage.models import Department, Measure, MeasureStatus, OutboxEntry, OutboxState, RoomLink
 from tests.synapse import synapse  # noqa: F401  (the session fixture)
@@ -53,7 +52,7 @@ def test_after_a_crash_the_resend_reuses_the_transaction_id_and_posts_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     app = setup.app
-    rules = ReminderRules.from_config(app.config)
+    rules = app.rules
     monday = berlin(2026, 11, 30, 8)
 
     async def scenario() -> None:

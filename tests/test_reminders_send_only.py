@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select
 
 from bot.bootstrap import App
 from bot.config import Config
-from schedules.scheduler import run_due_command
+from bot.reminders import run_due_command
 from storage import locks
 from storage.migrate import upgrade
 from storage.models import (

@@ -11,9 +11,10 @@ from sqlalchemy import Engine, select
 
 from bot.bootstrap import App
 from bot.config import Config
-from bot.notifier import Delivery, Recipient
+from bot.reminders import run_due
 from handlers.core import Reply
-from schedules.scheduler import RunResult, run_due
+from handlers.ports import Delivery, Recipient
+from schedules.scheduler import RunResult
 from storage.models import (
     ChatIdentity,
     Department,

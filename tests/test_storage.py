@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.notifier import Delivery, Recipient
 from handlers.core import Reply
-from schedules.outbox import deliver_due
+from handlers.ports import Delivery, Recipient
+from schedules.delivery import deliver_due
 from storage.demo import ensure_demo
 from storage.lookup import Kind, NameLookup
 from storage.migrate import current_revision, head_revision, upgrade

@@ -23,7 +23,6 @@ from telegram.ext import AIORateLimiter
 
 from bot.bootstrap import App
 from bot.config import Config, TelegramConfig
-from bot.notifier import DeliveryStatus, Recipient
 from bot.runner import serve
 from bot.telegram import (
     TEXT_LIMIT,
@@ -37,7 +36,8 @@ from bot.telegram import (
 )
 from bot.transport import TransportTaken
 from handlers.core import Attachment, Reply, ShownVersion
-from schedules.outbox import deliver_due
+from handlers.ports import DeliveryStatus, Recipient
+from schedules.delivery import deliver_due
 from storage.migrate import upgrade
 from storage.models import Measure, MeasureStatus, OutboxEntry, OutboxState, RoomLink
 from tests.conftest import FixedClock, make_app
