@@ -10,9 +10,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import ColumnElement, Insert, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    Insert,
+    ScalarSelect,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
 
 from handlers.args import ParseError, parse_args
 from handlers.commands import OPEN_TO_UNREGISTERED, Access, Command, Registry, fold
@@ -25,7 +35,7 @@ from handlers.context import (
     Refused,
     UsageError,
 )
-from handlers.core import Incoming, Language, Reply
+from handlers.core import Incoming, Language, Reply, ShownVersion
 from handlers.i18n import t
 from handlers.ports import Clock, system_clock
 from storage.lookup import Kind, NameLookup, Pin
@@ -36,8 +46,9 @@ from storage.models import (
     ProcessedMessage,
     Role,
     RoomLink,
+    SentMessage,
 )
-from storage.uow import UnitOfWorkFactory
+from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("regelkreis.dispatch")
 
@@ -52,11 +63,83 @@ def is_pick(text: str) -> bool:
 
 
 @dataclass
-class _Turn:
-    """What one message leaves to do after its unit of work: mark an earlier numbered
-    list as superseded (a write of its own, once the command's transaction is over)."""
+class _Effects:
+    """What one message writes besides a command's own change, gathered while it is
+    answered and written together: in the command's transaction when it writes, else in
+    one short write after the read (none at all for a console read without a list open)."""
 
-    supersede: bool
+    claim: Claim | None = None
+    # Another command than a pick: an earlier numbered list no longer takes a bare number.
+    supersede: bool = False
+    used_choice: int | None = None  # the pending choice a pick consumed (or that expired)
+    new_choice: PendingChoice | None = None  # the numbered list this reply asks from
+    moved_to: tuple[int, str] | None = None  # (person id, platform) where they wrote now
+    failed: bool = False  # the command raised an error or a question: its changes are undone
+
+    @property
+    def any(self) -> bool:
+        return bool(
+            (self.claim is not None and not self.claim.recorded)
+            or self.supersede
+            or self.used_choice is not None
+            or self.new_choice is not None
+            or self.moved_to is not None
+        )
+
+
+@dataclass
+class _Ask:
+    """A read's numbered list: the reply, and the choice to write with the claim."""
+
+    reply: Reply
+    choice: PendingChoice
+
+
+def _open_choice() -> Exists:
+    return (
+        select(PendingChoice.id)
+        .where(
+            PendingChoice.platform == bindparam("platform"),
+            PendingChoice.room_id == bindparam("room_id"),
+            PendingChoice.sender_id == bindparam("user_id"),
+            PendingChoice.superseded.is_(False),
+        )
+        .exists()
+    )
+
+
+def _room_link() -> ScalarSelect[int | None]:
+    return (
+        select(RoomLink.id)
+        .where(RoomLink.platform == bindparam("platform"), RoomLink.room_id == bindparam("room_id"))
+        .scalar_subquery()
+    )
+
+
+# Built once: every message runs them, and building a statement costs more than running it.
+_SENDER = (
+    select(Person, _room_link(), _open_choice())
+    .join(ChatIdentity)
+    .where(
+        ChatIdentity.platform == bindparam("platform"), ChatIdentity.user_id == bindparam("user_id")
+    )
+    .options(joinedload(Person.department))
+)
+_ROOM_AND_CHOICE = select(_room_link(), _open_choice())
+_SHOWN = select(SentMessage.measure_id, SentMessage.measure_version).where(
+    SentMessage.platform == bindparam("platform"),
+    SentMessage.room_id == bindparam("room_id"),
+    SentMessage.message_id == bindparam("message_id"),
+)
+
+
+def _shown_by(session: Session, incoming: Incoming, message_id: str) -> ShownVersion | None:
+    """The measure and version a bot message showed, for a reply to it."""
+    row = session.execute(
+        _SHOWN,
+        {"platform": incoming.platform, "room_id": incoming.room_id, "message_id": message_id},
+    ).first()
+    return ShownVersion(row[0], row[1]) if row is not None else None
 
 
 class AlreadyHandled(Exception):
@@ -107,18 +190,15 @@ class Dispatcher:
     def handle_once(self, incoming: Incoming, claim: Claim) -> Reply | None:
         """Answer a platform message at most once across processes and restarts.
 
-        A command that changes something records its claim (ProcessedMessage) in its own
-        unit of work, so the change and the claim commit together: a crash in between
-        leaves neither, and the redelivered message runs again. Anything else (reads,
-        refusals) records the claim after answering. None: the message was taken on before.
+        The claim (ProcessedMessage) commits in the one write transaction of the message: a
+        command that changes something commits it with the change, so a crash in between
+        leaves neither and the redelivered message runs again; a read writes it after
+        answering. None: the message was taken on before (its reply is not sent).
         """
         try:
-            reply = self._handle_safely(incoming, claim)
+            return self._handle_safely(incoming, claim)
         except AlreadyHandled:
             return None
-        if not claim.recorded and not self.record_claim(claim):
-            return None
-        return reply
 
     def record_claim(self, claim: Claim) -> bool:
         """Take a message on without running it; False if it was taken on before."""
@@ -145,153 +225,232 @@ class Dispatcher:
                 t(self.settings.language, "internal_error", error_id=error_id), outcome="error"
             )
             reply.error_id = error_id
+            if claim is not None and not claim.recorded and not self.record_claim(claim):
+                raise AlreadyHandled from None  # another process answered it meanwhile
             return reply
 
     # -- steps ----------------------------------------------------------------------------
 
     def _handle(self, incoming: Incoming, claim: Claim | None = None) -> Reply:
         text = incoming.text.strip()
-        picked = self._apply_pick(incoming, text)
+        effects = _Effects(claim=claim)
+        picked = self._apply_pick(incoming, text, effects)
         if isinstance(picked, Reply):
+            self._write_effects(incoming, effects)
             return picked
         if picked is not None:
             incoming = picked
             text = incoming.text
-
         found = self.registry.find(text)
         command, args_at = found if found else (None, 0)
-        # Another command than a pick: a bare number no longer picks from an earlier list.
-        turn = _Turn(supersede=picked is None)
-        try:
-            return self._run(incoming, text, command, args_at, claim, turn)
-        finally:
-            if turn.supersede:
-                self._supersede_choice(incoming)
+        writes = bool(command and command.writes)
+        with self.uows(write=writes) as uow:
+            if incoming.reply_to is not None and incoming.shown is None:
+                incoming = dataclasses.replace(
+                    incoming, shown=_shown_by(uow.session, incoming, incoming.reply_to)
+                )
+            person, is_admin, room, open_choice = self._identify(uow.session, incoming)
+            effects.supersede = picked is None and open_choice
+            if person is not None and person.last_platform != incoming.platform:
+                effects.moved_to = (person.id, incoming.platform)
+            if not writes:
+                # Everything a read needs is loaded before its session closes.
+                answer = self._run(uow, incoming, text, command, args_at, person, is_admin, room)
+            else:
+                # One transaction: the claim, the change, the pick and the list together.
+                if claim is not None:
+                    try:
+                        uow.session.execute(claim.insert())
+                    except IntegrityError:
+                        raise AlreadyHandled from None
+                    effects.claim = None  # inserted here; recorded once this commits
+                savepoint = uow.session.begin_nested()
+                try:
+                    answer = self._run(
+                        uow, incoming, text, command, args_at, person, is_admin, room, effects
+                    )
+                except BaseException:
+                    savepoint.rollback()
+                    raise
+                if effects.failed:
+                    savepoint.rollback()  # refused or asked back: the command changes nothing
+                else:
+                    savepoint.commit()
+                self._apply_effects(uow.session, incoming, effects)
+                uow.commit()
+                if claim is not None:
+                    claim.recorded = True
+                assert isinstance(answer, Reply)  # a write's question went into `effects`
+                return answer
+        if isinstance(answer, _Ask):
+            effects.new_choice = answer.choice
+            effects.supersede = False  # the new list replaces the old one
+            answer = answer.reply
+        self._write_effects(incoming, effects)
+        return answer
 
     def _run(
         self,
+        uow: UnitOfWork,
         incoming: Incoming,
         text: str,
         command: Command | None,
         args_at: int,
-        claim: Claim | None,
-        turn: _Turn,
-    ) -> Reply:
-        with self.uows(write=bool(command and command.writes)) as uow:
-            person, is_admin, room = self._identify(uow.session, incoming)
-            turn.supersede = turn.supersede and self._has_open_choice(uow.session, incoming)
-            lang = self._language(person, room)
-            if (
-                person is None
-                and not is_admin
-                and (command is None or command.key not in OPEN_TO_UNREGISTERED)
-            ):
-                return self._unregistered(uow.session, incoming, lang)
-            if command is None:
-                return self._unknown(text, lang)
-            if not command.access.allows(person.role if person else None, is_admin):
-                if person is None:
-                    # An admin named only in the configuration: say how to become a person.
-                    roles = (
-                        ""
-                        if command.access is Access.REGISTERED
-                        else t(lang, "with_role", roles=command.access.roles(lang))
-                    )
-                    return Reply.text(
-                        t(
-                            lang,
-                            "forbidden_admin_only",
-                            command=command.name(lang),
-                            roles=roles,
-                            address=incoming.sender_address,
-                        ),
-                        outcome="refused",
-                    )
-                return Reply.text(
+        person: Person | None,
+        is_admin: bool,
+        room: RoomLink | None,
+        effects: _Effects | None = None,
+    ) -> Reply | _Ask:
+        """The command's answer. A numbered list comes back as `_Ask` from a read, and goes
+        into `effects` in a write."""
+        lang = self._language(person, room)
+        if (
+            person is None
+            and not is_admin
+            and (command is None or command.key not in OPEN_TO_UNREGISTERED)
+        ):
+            return self._unregistered(uow.session, incoming, lang)
+        if command is None:
+            return self._unknown(text, lang)
+        if not command.access.allows(person.role if person else None, is_admin):
+            return self._forbidden(command, person, incoming, lang)
+        context = Context(
+            incoming=incoming,
+            uow=uow,
+            person=person,
+            is_admin=is_admin,
+            lang=lang,
+            now=self.clock(),
+            settings=self.settings,
+            lookup=self.lookup,
+            room=room,
+            writes=command.writes,
+        )
+        try:
+            args = parse_args(text[args_at:], command.options, offset=args_at)
+            reply = command.handler(context, args)
+            if command.writes:
+                _name_inferred(context, reply)
+                uow.session.flush()  # a failing write is an error here, not at commit
+            return reply
+        except Ambiguous as ambiguous:
+            ask = self._ask_to_pick(uow.session, incoming, text, ambiguous, lang)
+            if effects is None:
+                return ask
+            effects.new_choice = ask.choice
+            effects.supersede = False
+            effects.failed = True
+            return ask.reply
+        except CommandError as error:
+            if effects is not None:
+                effects.failed = True
+            return self._error_reply(error, command, lang)
+        except ParseError:
+            if effects is not None:
+                effects.failed = True
+            return self._error_reply(
+                UsageError(
                     t(
                         lang,
-                        "forbidden",
-                        command=command.name(lang),
-                        roles=command.access.roles(lang),
-                        role=person.role.value,
-                    ),
-                    outcome="refused",
-                )
-            context = Context(
-                incoming=incoming,
-                uow=uow,
-                person=person,
-                is_admin=is_admin,
-                lang=lang,
-                now=self.clock(),
-                settings=self.settings,
-                lookup=self.lookup,
-                room=room,
-                writes=command.writes,
+                        "usage_reason",
+                        reason=_unclosed(lang),
+                        usage=command.usage_line(lang),
+                        example=command.example_line(lang),
+                    )
+                ),
+                command,
+                lang,
+                preformatted=True,
             )
-            if claim is not None and command.writes:
-                try:
-                    uow.session.execute(claim.insert())
-                except IntegrityError:
-                    uow.rollback()
-                    raise AlreadyHandled from None
-            try:
-                args = parse_args(text[args_at:], command.options, offset=args_at)
-                reply = command.handler(context, args)
-                if command.writes:
-                    _name_inferred(context, reply)
-                    uow.commit()
-                    if claim is not None:
-                        claim.recorded = True
-            except Ambiguous as ambiguous:
-                uow.rollback()
-                turn.supersede = False  # the new list replaces the old one
-                return self._ask_to_pick(incoming, text, ambiguous, lang)
-            except CommandError as error:
-                uow.rollback()
-                return self._error_reply(error, command, lang)
-            except ParseError:
-                uow.rollback()
-                return self._error_reply(
-                    UsageError(
-                        t(
-                            lang,
-                            "usage_reason",
-                            reason=_unclosed(lang),
-                            usage=command.usage_line(lang),
-                            example=command.example_line(lang),
-                        )
-                    ),
-                    command,
+
+    def _forbidden(
+        self, command: Command, person: Person | None, incoming: Incoming, lang: Language
+    ) -> Reply:
+        if person is None:
+            # An admin named only in the configuration: say how to become a person.
+            roles = (
+                ""
+                if command.access is Access.REGISTERED
+                else t(lang, "with_role", roles=command.access.roles(lang))
+            )
+            return Reply.text(
+                t(
                     lang,
-                    preformatted=True,
-                )
-            moved = person is not None and person.last_platform != incoming.platform
-            person_id = person.id if person is not None else None
-        if moved and person_id is not None:
-            self._remember_platform(person_id, incoming.platform)
-        return reply
+                    "forbidden_admin_only",
+                    command=command.name(lang),
+                    roles=roles,
+                    address=incoming.sender_address,
+                ),
+                outcome="refused",
+            )
+        return Reply.text(
+            t(
+                lang,
+                "forbidden",
+                command=command.name(lang),
+                roles=command.access.roles(lang),
+                role=person.role.value,
+            ),
+            outcome="refused",
+        )
+
+    # -- the message's writes besides the command's own -------------------------------------
+
+    def _write_effects(self, incoming: Incoming, effects: _Effects) -> None:
+        """One write transaction for a read's claim, pick and list; none if nothing."""
+        if not effects.any:
+            return
+        with self.uows(write=True) as uow:
+            self._apply_effects(uow.session, incoming, effects)
+            uow.commit()
+        if effects.claim is not None:
+            effects.claim.recorded = True
+
+    def _apply_effects(self, session: Session, incoming: Incoming, effects: _Effects) -> None:
+        claim = effects.claim
+        if claim is not None and not claim.recorded:
+            try:
+                with session.begin_nested():
+                    session.execute(claim.insert())
+            except IntegrityError:
+                raise AlreadyHandled from None
+        if effects.used_choice is not None:
+            session.execute(delete(PendingChoice).where(PendingChoice.id == effects.used_choice))
+        if effects.new_choice is not None:
+            session.execute(delete(PendingChoice).where(*self._pending_where(incoming)))
+            session.add(effects.new_choice)
+        elif effects.supersede:
+            session.execute(
+                update(PendingChoice).where(*self._pending_where(incoming)).values(superseded=True)
+            )
+        if effects.moved_to is not None:
+            # Where a person last wrote decides where reminders go first.
+            person_id, platform = effects.moved_to
+            session.execute(
+                update(Person).where(Person.id == person_id).values(last_platform=platform)
+            )
 
     def _identify(
         self, session: Session, incoming: Incoming
-    ) -> tuple[Person | None, bool, RoomLink | None]:
-        person = session.execute(
-            select(Person)
-            .join(ChatIdentity)
-            .where(
-                ChatIdentity.platform == incoming.platform,
-                ChatIdentity.user_id == incoming.sender_id,
-            )
-        ).scalar_one_or_none()
-        room = session.execute(
-            select(RoomLink).where(
-                RoomLink.platform == incoming.platform, RoomLink.room_id == incoming.room_id
-            )
-        ).scalar_one_or_none()
+    ) -> tuple[Person | None, bool, RoomLink | None, bool]:
+        """The sender, whether they administer, the room's link and whether the sender has
+        a numbered list open here: one statement when the sender is registered."""
+        values = {
+            "platform": incoming.platform,
+            "user_id": incoming.sender_id,
+            "room_id": incoming.room_id,
+        }
+        row = session.execute(_SENDER, values).first()
+        if row is not None:
+            person, room_link_id, open_choice = row
+        else:
+            person = None
+            room_link_id, open_choice = session.execute(_ROOM_AND_CHOICE, values).one()
+        room = session.get(RoomLink, room_link_id) if room_link_id is not None else None
         is_admin = incoming.sender_address in self.settings.admins or bool(
             person and person.is_admin
         )
-        return person, is_admin, room
+        return person, is_admin, room, bool(open_choice)
 
     def is_admin(self, platform: str, user_id: str) -> bool:
         """An administrator: named in the configuration, or registered with `--admin`
@@ -390,33 +549,30 @@ class Dispatcher:
     # -- numbered picks ---------------------------------------------------------------------
 
     def _ask_to_pick(
-        self, incoming: Incoming, text: str, ambiguous: Ambiguous, lang: Language
-    ) -> Reply:
-        with self.uows(write=True) as uow:
-            uow.session.execute(delete(PendingChoice).where(*self._pending_where(incoming)))
-            uow.session.add(
-                PendingChoice(
-                    platform=incoming.platform,
-                    room_id=incoming.room_id,
-                    sender_id=incoming.sender_id,
-                    command_text=text,
-                    span_start=ambiguous.start,
-                    span_end=ambiguous.end,
-                    candidates=[
-                        [self.lookup.pick_ref(uow.session, m), m.kind.value, m.id]
-                        for m in ambiguous.candidates
-                    ],
-                    pins=[[p.text, p.kind.value, p.id] for p in incoming.pins],
-                    created_at=self.clock(),
-                )
-            )
-            uow.commit()
+        self, session: Session, incoming: Incoming, text: str, ambiguous: Ambiguous, lang: Language
+    ) -> _Ask:
+        choice = PendingChoice(
+            platform=incoming.platform,
+            room_id=incoming.room_id,
+            sender_id=incoming.sender_id,
+            command_text=text,
+            span_start=ambiguous.start,
+            span_end=ambiguous.end,
+            candidates=[
+                [self.lookup.pick_ref(session, m), m.kind.value, m.id] for m in ambiguous.candidates
+            ],
+            pins=[[p.text, p.kind.value, p.id] for p in incoming.pins],
+            created_at=self.clock(),
+        )
         lines = [f"{i}. {m.label}" for i, m in enumerate(ambiguous.candidates, start=1)]
         if ambiguous.more:
             lines.append(t(lang, "ambiguous_more", n=ambiguous.more))
-        return Reply.text(t(lang, "ambiguous", text=ambiguous.text), *lines, outcome="ambiguous")
+        reply = Reply.text(t(lang, "ambiguous", text=ambiguous.text), *lines, outcome="ambiguous")
+        return _Ask(reply, choice)
 
-    def _apply_pick(self, incoming: Incoming, text: str) -> Incoming | Reply | None:
+    def _apply_pick(
+        self, incoming: Incoming, text: str, effects: _Effects
+    ) -> Incoming | Reply | None:
         """A bare number after a candidate list re-runs the command with that candidate.
 
         Only right after the list (the sender's previous command in this room) or as a reply
@@ -425,7 +581,7 @@ class Dispatcher:
         found = _PICK.match(text)
         if not found:
             return None
-        with self.uows(write=True) as uow:
+        with self.uows() as uow:
             pending = uow.session.execute(
                 select(PendingChoice).where(*self._pending_where(incoming))
             ).scalar_one_or_none()
@@ -440,12 +596,11 @@ class Dispatcher:
                 return None  # a reply to some other message
             if pending.created_at < self.clock() - PICK_EXPIRY:
                 # A number long after the list is more likely meant otherwise.
-                uow.session.delete(pending)
-                uow.commit()
+                effects.used_choice = pending.id
                 return None
             number = int(found.group(1))
             if not 1 <= number <= len(pending.candidates):
-                person, _is_admin, room = self._identify(uow.session, incoming)
+                person, _is_admin, room, _open = self._identify(uow.session, incoming)
                 lang = self._language(person, room)
                 return Reply.text(
                     t(lang, "pick_invalid", n=len(pending.candidates)), outcome="usage"
@@ -459,8 +614,7 @@ class Dispatcher:
                 replacement = str(chosen)
             original = pending.command_text
             span_start, span_end = pending.span_start, pending.span_end
-            uow.session.delete(pending)
-            uow.commit()
+            effects.used_choice = pending.id
         new_text = original[:span_start] + replacement + original[span_end:]
         return dataclasses.replace(incoming, text=new_text, pins=tuple(pins), reply_to=None)
 
@@ -474,23 +628,6 @@ class Dispatcher:
             )
             uow.commit()
 
-    def _has_open_choice(self, session: Session, incoming: Incoming) -> bool:
-        return (
-            session.execute(
-                select(PendingChoice.id).where(
-                    *self._pending_where(incoming), PendingChoice.superseded.is_(False)
-                )
-            ).first()
-            is not None
-        )
-
-    def _supersede_choice(self, incoming: Incoming) -> None:
-        with self.uows(write=True) as uow:
-            uow.session.execute(
-                update(PendingChoice).where(*self._pending_where(incoming)).values(superseded=True)
-            )
-            uow.commit()
-
     @staticmethod
     def _pending_where(incoming: Incoming) -> tuple[ColumnElement[bool], ...]:
         return (
@@ -498,17 +635,6 @@ class Dispatcher:
             PendingChoice.room_id == incoming.room_id,
             PendingChoice.sender_id == incoming.sender_id,
         )
-
-    def _remember_platform(self, person_id: int, platform: str) -> None:
-        # Best effort: where a person last wrote decides where reminders go first.
-        try:
-            with self.uows(write=True) as uow:
-                person = uow.session.get(Person, person_id)
-                if person is not None:
-                    person.last_platform = platform
-                    uow.commit()
-        except OperationalError:
-            log.warning("could not record last platform of person %s", person_id)
 
 
 def _name_inferred(context: Context, reply: Reply) -> None:
