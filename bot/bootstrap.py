@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from bot.config import WEEKDAYS, Config
 from handlers.context import CoreSettings
+from handlers.conversation import Conversation
 from handlers.core import Incoming, Reply
 from handlers.dispatch import Claim, Dispatcher
 from handlers.ports import Clock, ReminderRules, clock_time, system_clock
@@ -26,20 +27,21 @@ class App:
     engine: Engine
     uows: UnitOfWorkFactory
     dispatcher: Dispatcher
+    conversation: Conversation  # what the adapters call (handlers/conversation.py)
     clock: Clock
     rules: ReminderRules  # the reminder settings, from `[reminders]` and `[municipality]`
 
     async def ask(self, incoming: Incoming) -> Reply:
-        """Answer one message without blocking the event loop.
+        """Answer one message without blocking the event loop (the console, tests).
 
         Units of work are short and synchronous; they run in a worker thread so Matrix,
         Telegram and the scheduler keep going on the one loop (docs/architecture.md).
         """
         return await asyncio.to_thread(self.dispatcher.handle, incoming)
 
-    async def ask_once(self, incoming: Incoming, claim: Claim) -> Reply | None:
-        """`ask` for a platform message that must be answered once (Dispatcher.handle_once)."""
-        return await asyncio.to_thread(self.dispatcher.handle_once, incoming, claim)
+    async def answer(self, incoming: Incoming, claim: Claim | None = None) -> Reply | None:
+        """`Conversation.answer` in a worker thread: what a platform adapter asks."""
+        return await asyncio.to_thread(self.conversation.answer, incoming, claim)
 
 
 def reminder_rules(config: Config) -> ReminderRules:
@@ -105,6 +107,7 @@ def bootstrap(
         engine=engine,
         uows=uows,
         dispatcher=dispatcher,
+        conversation=Conversation(dispatcher, uows, clock),
         clock=clock,
         rules=settings.rules,
     )
