@@ -19,7 +19,7 @@ processed updates:
 For each run the table shows commands per second, median and p95 reply latency (from the
 update being available on the server to the reply arriving there) and how the median splits
 into the wire server's handling (getUpdates share + sendMessage), the dispatcher (handlers
-and database, measured around `App.ask`) and the rest of the bot (PTB, the adapter, HTTP),
+and database, measured around `App.answer`) and the rest of the bot (PTB, the adapter, HTTP),
 plus the CPU seconds each process used.
 """
 
@@ -322,16 +322,16 @@ class Regelkreis:
         config = Config.model_validate({"database": {"url": f"sqlite:///{database}"}})
         self.app = bootstrap(config, clock=lambda: now)
         self.dispatch_seconds: list[float] = []
-        ask_once = self.app.ask_once
+        answer = self.app.answer
 
-        async def timed_ask(incoming: Any, claim: Any) -> Any:
+        async def timed_answer(incoming: Any, claim: Any = None) -> Any:
             started = time.perf_counter()
             try:
-                return await ask_once(incoming, claim)
+                return await answer(incoming, claim)
             finally:
                 self.dispatch_seconds.append(time.perf_counter() - started)
 
-        self.app.ask_once = timed_ask  # type: ignore[method-assign]
+        self.app.answer = timed_answer  # type: ignore[method-assign]
         telegram = TelegramConfig.model_validate({"token": TOKEN, "base_url": base_url})
         self.transport = TelegramTransport(
             self.app, telegram, rate_limiter=limiter(limits), concurrent_updates=concurrency
@@ -454,7 +454,7 @@ def table(results: list[Result], args: argparse.Namespace) -> str:
         )
     lines.append(
         "wire = the server's handling per command (its getUpdates share and the sendMessage); "
-        "dispatch = median of App.ask (handlers, database, in a worker thread); rest = median "
+        "dispatch = median of App.answer (handlers, database, in a worker thread); rest = median "
         "latency minus both (PTB, adapter, HTTP, queueing, rate limiter)."
     )
     return "\n".join(lines)

@@ -14,8 +14,9 @@ class TransportTaken(Exception):
 class Transport(Protocol):
     """Started once, runs until cancelled, stopped on shutdown.
 
-    A transport only translates: platform events become `Incoming`, answered through
-    `App.ask` (the dispatcher in a worker thread), and `Reply` is rendered back.
+    A transport only translates: platform events become `Incoming`, answered by the
+    conversation service (`App.answer`, in a worker thread; bot/platform.py is what the chat
+    adapters share), and `Reply` is rendered back.
     """
 
     platform: str

@@ -41,10 +41,8 @@ def _may_act_for(ctx: Context, person: Person) -> None:
         t(
             ctx.lang,
             "forbidden",
-            command=ctx.de_en(f"vertretung für {person.name}", f"deputy for {person.name}"),
-            roles=ctx.de_en(
-                "koordination (für sich selbst: alle)", "koordination (for oneself: everyone)"
-            ),
+            command=ctx.t("absence.for_person", person=person.name),
+            roles=ctx.t("absence.roles"),
             role=ctx.role.value if ctx.role else "–",
         )
     )
@@ -68,97 +66,60 @@ def deputy(ctx: Context, args: Args) -> Reply:
     if by is None or until is None or until < by + 2 or until >= len(words) - 1:
         raise UsageError()
     if ctx.person is None:
-        raise Refused(
-            ctx.de_en(
-                "Vertretungen gibt es für registrierte Personen.",
-                "Deputies are for registered people.",
-            )
-        )
+        raise Refused(ctx.t("absence.registered_only"))
     absent = _person(ctx, words[:by]) if by > 0 else ctx.person
     _may_act_for(ctx, absent)
     substitute = _person(ctx, words[by + 1 : until])
     found = take_date([w.text for w in words[until + 1 :]], ctx.today)
     if found is None or found[1] != len(words) - until - 1:
         text = " ".join(w.text for w in words[until + 1 :])
-        raise UsageError(
-            ctx.de_en(
-                f"„{text}“ ist kein Datum, das ich verstehe.",
-                f"“{text}” is not a date I understand.",
-            )
-        )
+        raise UsageError(ctx.t("common.not_a_date", text=text))
     last_day = found[0]
     if substitute.id == absent.id:
-        raise UsageError(
-            ctx.de_en("Niemand kann sich selbst vertreten.", "Nobody can be their own deputy.")
-        )
+        raise UsageError(ctx.t("absence.not_oneself"))
     if last_day < ctx.today:
-        raise UsageError(
-            ctx.de_en("Das Datum liegt in der Vergangenheit.", "The date is in the past.")
-        )
+        raise UsageError(ctx.t("absence.date_in_past"))
     before = _snapshot(absent)
     absent.deputy = substitute
     absent.absent_until = last_day
     ctx.session.flush()
     ctx.audit("absence", "person", absent.id, before=before, after=_snapshot(absent))
     until_text = fmt_date(last_day, ctx.lang)
-    lines = [
-        ctx.de_en(
-            f"{absent.name} ist bis einschließlich {until_text} abwesend; Erinnerungen gehen "
-            f"bis dahin an {substitute.name}.",
-            f"{absent.name} is away until {until_text} inclusive; reminders go to "
-            f"{substitute.name} until then.",
-        )
-    ]
+    lines = [ctx.t("absence.set", absent=absent.name, until=until_text, substitute=substitute.name)]
     if substitute.absent_until is not None and substitute.absent_until >= ctx.today:
         lines.append(
-            ctx.de_en(
-                f"Hinweis: {substitute.name} ist selbst bis "
-                f"{fmt_date(substitute.absent_until, 'de')} abwesend; solange geht es an "
-                + (
-                    f"{substitute.deputy.name}."
-                    if substitute.deputy
-                    else "das federführende Ressort."
-                ),
-                f"Note: {substitute.name} is away too until "
-                f"{fmt_date(substitute.absent_until, 'en')}; meanwhile it goes to "
-                + (f"{substitute.deputy.name}." if substitute.deputy else "the lead department."),
+            ctx.t(
+                "absence.substitute_away_to_deputy",
+                substitute=substitute.name,
+                until=fmt_date(substitute.absent_until, ctx.lang),
+                deputy=substitute.deputy.name,
+            )
+            if substitute.deputy
+            else ctx.t(
+                "absence.substitute_away_to_department",
+                substitute=substitute.name,
+                until=fmt_date(substitute.absent_until, ctx.lang),
             )
         )
     if not substitute.identities:
-        lines.append(
-            ctx.de_en(
-                f"Hinweis: {substitute.name} hat keine Chat-ID; Erinnerungen gehen an das "
-                "federführende Ressort.",
-                f"Note: {substitute.name} has no chat id; reminders go to the lead department.",
-            )
-        )
-    return Reply.text(*lines, heading=ctx.de_en("Vertretung eingetragen", "Deputy set"))
+        lines.append(ctx.t("absence.substitute_unreachable", substitute=substitute.name))
+    return Reply.text(*lines, heading=ctx.t("absence.set_heading"))
 
 
 def _end(ctx: Context, words: list[Token]) -> Reply:
     if ctx.person is None:
-        raise Refused(
-            ctx.de_en(
-                "Vertretungen gibt es für registrierte Personen.",
-                "Deputies are for registered people.",
-            )
-        )
+        raise Refused(ctx.t("absence.registered_only"))
     person = _person(ctx, words) if words else ctx.person
     _may_act_for(ctx, person)
     if person.absent_until is None or person.absent_until < ctx.today:
-        return Reply.text(
-            ctx.de_en(f"{person.name} ist nicht abwesend.", f"{person.name} is not away.")
-        )
+        return Reply.text(ctx.t("absence.not_away", person=person.name))
     before = _snapshot(person)
     person.absent_until = None
     ctx.session.flush()
     ctx.audit("absence", "person", person.id, before=before, after=_snapshot(person))
     return Reply.text(
-        ctx.de_en(
-            f"{person.name} ist zurück; Erinnerungen gehen wieder direkt an {person.name}.",
-            f"{person.name} is back; reminders go to {person.name} directly again.",
-        ),
-        heading=ctx.de_en("Vertretung beendet", "Deputy ended"),
+        ctx.t("absence.back", person=person.name),
+        heading=ctx.t("absence.ended_heading"),
     )
 
 
@@ -166,17 +127,17 @@ def _overview(ctx: Context) -> Reply:
     lines: list[str] = []
     me = ctx.person
     if me is not None:
-        standing = me.deputy.name if me.deputy else ctx.de_en("keine", "none")
+        standing = me.deputy.name if me.deputy else ctx.t("absence.no_deputy")
         if me.absent_until is not None and me.absent_until >= ctx.today:
             lines.append(
-                ctx.de_en(
-                    f"Sie sind bis {fmt_date(me.absent_until, 'de')} abwesend; "
-                    f"Vertretung: {standing}.",
-                    f"You are away until {fmt_date(me.absent_until, 'en')}; deputy: {standing}.",
+                ctx.t(
+                    "absence.you_are_away",
+                    until=fmt_date(me.absent_until, ctx.lang),
+                    deputy=standing,
                 )
             )
         else:
-            lines.append(ctx.de_en(f"Ihre Vertretung: {standing}.", f"Your deputy: {standing}."))
+            lines.append(ctx.t("absence.your_deputy", deputy=standing))
     away = list(
         ctx.session.execute(
             select(Person)
@@ -185,23 +146,15 @@ def _overview(ctx: Context) -> Reply:
             .limit(10)
         ).scalars()
     )
-    reply = Reply.text(*lines, heading=ctx.de_en("Vertretung", "Deputies"))
+    reply = Reply.text(*lines, heading=ctx.t("absence.overview_heading"))
     if away:
         reply.add(
             *[
                 f"{p.name} → {p.deputy.name if p.deputy else '–'} "
-                + ctx.de_en(
-                    f"bis {fmt_date(p.absent_until, 'de')}",
-                    f"until {fmt_date(p.absent_until, 'en')}",
-                )
+                + ctx.t("absence.away_until", until=fmt_date(p.absent_until, ctx.lang))
                 for p in away
             ],
-            heading=ctx.de_en("Abwesend", "Away"),
+            heading=ctx.t("absence.away_heading"),
         )
-    reply.add(
-        ctx.de_en(
-            "Eintragen: vertretung [person] durch <vertretung> bis <datum>",
-            "Set: deputy [person] by <deputy> until <date>",
-        )
-    )
+    reply.add(ctx.t("absence.how_to_set"))
     return reply

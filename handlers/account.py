@@ -6,6 +6,7 @@ from handlers.args import Args
 from handlers.commands import OPEN_TO_UNREGISTERED, Handler, Registry, fold
 from handlers.context import Context, Refused, UsageError
 from handlers.core import Reply
+from handlers.i18n import fmt_date
 
 
 def make_help(registry: Registry) -> Handler:
@@ -17,23 +18,17 @@ def make_help(registry: Registry) -> Handler:
             found = registry.find(" ".join(w.text for w in args.words))
             if found is None:
                 names = ", ".join(c.name(ctx.lang) for c in registry.commands if c.listed)
-                raise UsageError(
-                    ctx.de_en(
-                        f"Diesen Befehl gibt es nicht. Befehle: {names}",
-                        f"There is no such command. Commands: {names}",
-                    )
-                )
+                raise UsageError(ctx.t("account.no_such_command", names=names))
             command = found[0]
             lines = [
                 command.help_line(ctx.lang),
-                ctx.de_en("Aufruf: ", "Usage: ") + command.usage_line(ctx.lang),
-                ctx.de_en("Beispiel: ", "Example: ") + command.example_line(ctx.lang),
-                ctx.de_en("Wer: ", "Who: ") + command.access.roles(ctx.lang),
+                ctx.t("account.help_usage", usage=command.usage_line(ctx.lang)),
+                ctx.t("account.help_example", example=command.example_line(ctx.lang)),
+                ctx.t("account.help_who", roles=command.access.roles(ctx.lang)),
             ]
             other = command.en[0] if ctx.lang == "de" else command.de[0]
             lines.append(
-                ctx.de_en("Auch: ", "Also: ")
-                + other
+                ctx.t("account.help_also", names=other)
                 + (f", /{command.ascii}" if fold(command.de[0]) != command.ascii else "")
             )
             return Reply.text(*lines, heading=command.name(ctx.lang))
@@ -48,24 +43,24 @@ def make_help(registry: Registry) -> Handler:
             ):
                 continue
             lines.append(f"{command.usage_line(ctx.lang)} — {command.help_line(ctx.lang)}")
-        lines.append(
-            ctx.de_en("Mehr zu einem Befehl: hilfe <befehl>", "More on one command: help <command>")
-        )
-        return Reply.text(*lines, heading=ctx.de_en("Befehle", "Commands"))
+        lines.append(ctx.t("account.help_more"))
+        return Reply.text(*lines, heading=ctx.t("account.help_heading"))
 
     return help_command
 
 
 def whoami(ctx: Context, args: Args) -> Reply:
     incoming = ctx.incoming
-    lines = [ctx.de_en("Chat-ID: ", "Chat id: ") + incoming.sender_address]
+    lines = [ctx.t("account.chat_id", address=incoming.sender_address)]
     person = ctx.person
     if person is not None:
         department = person.department.label if person.department else "–"
         lines.append(
-            ctx.de_en(
-                f"Registriert als {person.name} — {department}, Rolle {person.role.value}",
-                f"Registered as {person.name} — {department}, role {person.role.value}",
+            ctx.t(
+                "account.registered_as",
+                person=person.name,
+                department=department,
+                role=person.role.value,
             )
         )
         if (
@@ -74,27 +69,27 @@ def whoami(ctx: Context, args: Args) -> Reply:
             and person.absent_until >= ctx.today
         ):
             lines.append(
-                ctx.de_en(
-                    f"Abwesend bis {person.absent_until:%d.%m.%Y}, Vertretung: "
-                    f"{person.deputy.name}",
-                    f"Absent until {person.absent_until.isoformat()}, deputy: {person.deputy.name}",
+                ctx.t(
+                    "account.away",
+                    until=fmt_date(person.absent_until, ctx.lang),
+                    deputy=person.deputy.name,
                 )
             )
     else:
-        lines.append(ctx.de_en("Nicht registriert.", "Not registered."))
+        lines.append(ctx.t("account.not_registered"))
     if ctx.is_admin:
-        lines.append(ctx.de_en("Administration: ja", "Admin: yes"))
-    lines.append(ctx.de_en("Raum: ", "Room: ") + incoming.room_address)
+        lines.append(ctx.t("account.admin_yes"))
+    lines.append(ctx.t("common.room", room=incoming.room_address))
     room = ctx.room
     if room is not None and room.department is not None:
-        lines.append(ctx.de_en("Raum verknüpft mit ", "Room linked to ") + room.department.label)
+        lines.append(ctx.t("account.room_linked_to", department=room.department.label))
     elif room is not None and room.is_coordination:
-        lines.append(ctx.de_en("Koordinationsraum", "Coordination room"))
+        lines.append(ctx.t("common.coordination_room"))
     else:
-        lines.append(ctx.de_en("Raum nicht verknüpft", "Room not linked"))
+        lines.append(ctx.t("account.room_not_linked"))
     if room is not None and room.department is not None and room.is_coordination:
-        lines.append(ctx.de_en("Auch Koordinationsraum", "Also the coordination room"))
-    return Reply.text(*lines, heading=ctx.de_en("Wer bin ich", "Who am I"))
+        lines.append(ctx.t("account.also_coordination_room"))
+    return Reply.text(*lines, heading=ctx.t("account.whoami_heading"))
 
 
 def language(ctx: Context, args: Args) -> Reply:
@@ -107,12 +102,7 @@ def language(ctx: Context, args: Args) -> Reply:
     ):
         raise UsageError()
     if ctx.person is None:
-        raise Refused(
-            ctx.de_en(
-                "Die Sprache kann ich erst nach der Registrierung speichern.",
-                "I can store a language once you are registered.",
-            )
-        )
+        raise Refused(ctx.t("account.language_needs_registration"))
     choice = args.words[0].text.casefold()
     value = "de" if choice in ("de", "deutsch") else "en"
     before = ctx.person.language
@@ -121,8 +111,4 @@ def language(ctx: Context, args: Args) -> Reply:
         "language", "person", ctx.person.id, before={"language": before}, after={"language": value}
     )
     ctx.lang = "de" if value == "de" else "en"
-    return Reply.text(
-        ctx.de_en(
-            "Ich antworte Ihnen ab jetzt auf Deutsch.", "I will answer you in English from now on."
-        )
-    )
+    return Reply.text(ctx.t("account.language_set"))

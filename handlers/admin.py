@@ -48,21 +48,11 @@ def create_department(session_ctx: Context, key: str, name: str, aliases: list[s
     """Create a department after checking key, name and aliases are free (shared with the CLI)."""
     ctx = session_ctx
     if not _KEY.match(key):
-        raise UsageError(
-            ctx.de_en(
-                "Das Kürzel: 1–10 Buchstaben oder Ziffern, z. B. JA.",
-                "The key: 1–10 letters or digits, e.g. JA.",
-            )
-        )
+        raise UsageError(ctx.t("admin.key_shape"))
     key = key.upper()
     existing = ctx.session.execute(select(Department).where(Department.key == key)).scalar()
     if existing is not None:
-        raise Refused(
-            ctx.de_en(
-                f"Das Kürzel {key} hat schon {existing.label}.",
-                f"The key {key} is taken by {existing.label}.",
-            )
-        )
+        raise Refused(ctx.t("admin.key_taken", key=key, department=existing.label))
     # A second "Jugendamt" would make the name ambiguous everywhere it is typed.
     same_name = next(
         (
@@ -73,24 +63,14 @@ def create_department(session_ctx: Context, key: str, name: str, aliases: list[s
         None,
     )
     if same_name is not None:
-        raise Refused(
-            ctx.de_en(
-                f"Ein Ressort „{same_name.name}“ gibt es schon: {same_name.label}.",
-                f"There is a department “{same_name.name}” already: {same_name.label}.",
-            )
-        )
+        raise Refused(ctx.t("admin.name_taken", name=same_name.name, department=same_name.label))
     taken = (
         ctx.session.execute(select(DepartmentAlias.alias).where(DepartmentAlias.alias.in_(aliases)))
         .scalars()
         .all()
     )
     if taken:
-        raise Refused(
-            ctx.de_en(
-                f"Alias schon vergeben: {', '.join(taken)}",
-                f"Alias already taken: {', '.join(taken)}",
-            )
-        )
+        raise Refused(ctx.t("admin.alias_taken", aliases=", ".join(taken)))
     department = Department(
         key=key, name=name, aliases=[DepartmentAlias(alias=a) for a in dict.fromkeys(aliases)]
     )
@@ -113,14 +93,9 @@ def new_department(ctx: Context, args: Args) -> Reply:
     department = create_department(ctx, key, name, aliases)
     lines = [department.label]
     if aliases:
-        lines.append(ctx.de_en("Aliase: ", "Aliases: ") + ", ".join(aliases))
-    lines.append(
-        ctx.de_en(
-            f"Raum verknüpfen: im Raum des Ressorts „ressort verknüpfen {department.key}“",
-            f"Link a room: in the department's room, “department link {department.key}”",
-        )
-    )
-    return Reply.text(*lines, heading=ctx.de_en("Ressort angelegt", "Department created"))
+        lines.append(ctx.t("admin.aliases", aliases=", ".join(aliases)))
+    lines.append(ctx.t("admin.link_room_hint", department=department.key))
+    return Reply.text(*lines, heading=ctx.t("admin.department_created"))
 
 
 def room_link(ctx: Context, platform: str, room_id: str) -> RoomLink:
@@ -187,83 +162,41 @@ def link_department(ctx: Context, args: Args) -> Reply:
     assert department is not None
     room = ctx.room or room_link(ctx, ctx.incoming.platform, ctx.incoming.room_id)
     if room.department_id == department.id:
-        return Reply.text(
-            ctx.de_en(
-                f"Dieser Raum gehört bereits zu {department.label}.",
-                f"This room belongs to {department.label} already.",
-            )
-        )
+        return Reply.text(ctx.t("admin.room_linked_already", department=department.label))
     before = link_room(ctx, room, department)
-    lines = [
-        ctx.de_en(
-            f"Dieser Raum gehört jetzt zu {department.label}. „status“ zeigt hier "
-            f"dessen Maßnahmen.",
-            f"This room now belongs to {department.label}. “status” here shows its measures.",
-        )
-    ]
+    lines = [ctx.t("admin.room_linked_now", department=department.label)]
     if before is not None:
         # The department that loses the room should not lose its reminders unnoticed.
         rooms_left = ctx.session.execute(
             select(RoomLink.id).where(RoomLink.department_id == before.id)
         ).first()
-        where = (
-            ctx.de_en("an seine anderen Räume", "to its other rooms")
-            if rooms_left
-            else ctx.de_en("an den Koordinationsraum", "to the coordination room")
-        )
-        lines.append(
-            ctx.de_en(
-                f"Vorher: {before.label} — dessen Erinnerungen gehen jetzt {where}.",
-                f"Before: {before.label} — its reminders now go {where}.",
-            )
-        )
-    return Reply.text(*lines, heading=ctx.de_en("Raum verknüpft", "Room linked"))
+        where = ctx.t("admin.to_other_rooms") if rooms_left else ctx.t("admin.to_coordination_room")
+        lines.append(ctx.t("admin.room_linked_before", before=before.label, where=where))
+    return Reply.text(*lines, heading=ctx.t("admin.room_linked_heading"))
 
 
 def show_link(ctx: Context, args: Args) -> Reply:
     room = ctx.room
-    lines = [ctx.de_en("Raum: ", "Room: ") + ctx.incoming.room_address]
+    lines = [ctx.t("common.room", room=ctx.incoming.room_address)]
     if room is None or (room.department is None and not room.is_coordination):
-        lines.append(
-            ctx.de_en(
-                "Nicht verknüpft. Verknüpfen mit: ressort verknüpfen <ressort>",
-                "Not linked. Link with: department link <department>",
-            )
-        )
+        lines.append(ctx.t("admin.room_not_linked"))
     else:
         if room.department is not None:
-            lines.append(ctx.de_en("Ressort: ", "Department: ") + room.department.label)
+            lines.append(ctx.t("admin.department", department=room.department.label))
         if room.is_coordination:
-            lines.append(
-                ctx.de_en(
-                    "Koordinationsraum (Wochenübersicht, Sitzungen)",
-                    "Coordination room (weekly digest, meetings)",
-                )
-            )
+            lines.append(ctx.t("admin.coordination_room_line"))
     return Reply.text(*lines)
 
 
 def coordination_room(ctx: Context, args: Args) -> Reply:
     room = ctx.room or room_link(ctx, ctx.incoming.platform, ctx.incoming.room_id)
     if room.is_coordination:
-        return Reply.text(
-            ctx.de_en(
-                "Dieser Raum ist bereits der Koordinationsraum.",
-                "This room is already the coordination room.",
-            )
-        )
+        return Reply.text(ctx.t("admin.coordination_room_already"))
     previous = make_coordination_room(ctx, room)
-    lines = [
-        ctx.de_en(
-            "Dies ist jetzt der Koordinationsraum: Wochenübersicht und Sitzungen "
-            "ohne eigenen Raum gehen hierher.",
-            "This is now the coordination room: the weekly digest and meetings "
-            "without a room of their own go here.",
-        )
-    ]
+    lines = [ctx.t("admin.coordination_room_now")]
     if previous:
-        lines.append(ctx.de_en("Vorher: ", "Before: ") + ", ".join(r.address for r in previous))
-    return Reply.text(*lines, heading=ctx.de_en("Koordinationsraum", "Coordination room"))
+        lines.append(ctx.t("admin.before", rooms=", ".join(r.address for r in previous)))
+    return Reply.text(*lines, heading=ctx.t("common.coordination_room"))
 
 
 def register_person(
@@ -285,10 +218,7 @@ def register_person(
         ).scalar()
         if owner is not None:
             raise Refused(
-                ctx.de_en(
-                    f"{platform}:{user_id} gehört schon {owner.name}.",
-                    f"{platform}:{user_id} already belongs to {owner.name}.",
-                )
+                ctx.t("admin.chat_id_taken", platform=platform, user_id=user_id, owner=owner.name)
             )
     person = Person(
         name=name,
@@ -327,27 +257,12 @@ def new_person(ctx: Context, args: Args) -> Reply:
     if not name_words:
         raise UsageError()
     if not identities:
-        raise UsageError(
-            ctx.de_en(
-                "Die Chat-ID fehlt oder ist ungültig "
-                "(matrix:@name:server oder telegram:123456789).",
-                "The chat id is missing or invalid (matrix:@name:server or telegram:123456789).",
-            )
-        )
+        raise UsageError(ctx.t("admin.chat_id_missing"))
     if "role" not in args.options:
-        raise UsageError(
-            ctx.de_en(
-                "Die Rolle fehlt: rolle:koordination, rolle:ressort oder rolle:lesen.",
-                "The role is missing: role:koordination, role:ressort or role:lesen.",
-            )
-        )
+        raise UsageError(ctx.t("admin.role_missing"))
     role = ROLE_WORDS.get(args.options["role"].text.casefold())
     if role is None:
-        raise UsageError(
-            ctx.de_en(
-                "Rolle: koordination, ressort oder lesen.", "Role: koordination, ressort or lesen."
-            )
-        )
+        raise UsageError(ctx.t("admin.role_unknown"))
     department = None
     if "department" in args.options:
         token = args.options["department"]
@@ -356,17 +271,12 @@ def new_person(ctx: Context, args: Args) -> Reply:
             ctx.resolve(token.text, [Kind.DEPARTMENT], start=token.start, end=token.end).id,
         )
     elif role is Role.DEPARTMENT:
-        raise UsageError(
-            ctx.de_en(
-                "Für die Rolle ressort bitte das Ressort angeben.",
-                "The role ressort needs a department.",
-            )
-        )
+        raise UsageError(ctx.t("admin.role_needs_department"))
     language = None
     if "language" in args.options:
         language = args.options["language"].text.casefold()
         if language not in ("de", "en"):
-            raise UsageError(ctx.de_en("Sprache: de oder en.", "Language: de or en."))
+            raise UsageError(ctx.t("admin.language_unknown"))
     person = register_person(
         ctx, " ".join(name_words), department, role, identities, language=language
     )
@@ -374,5 +284,5 @@ def new_person(ctx: Context, args: Args) -> Reply:
     return Reply.text(
         f"{person.name} — {department.label if department else '–'}, {role.value}",
         ids,
-        heading=ctx.de_en("Person registriert", "Person registered"),
+        heading=ctx.t("admin.person_registered"),
     )

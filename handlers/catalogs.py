@@ -21,11 +21,14 @@ NAME_LENGTH = 100  # the length of the name column
 
 @dataclass(frozen=True)
 class _Words:
-    """How one catalog is called in replies, and the chat command that extends it."""
+    """How one catalog is called in replies, and the chat command that extends it (keys of
+    the catalogue of texts; `…_in_text` inside a sentence, where English writes lower case)."""
 
-    one: tuple[str, str]
-    many: tuple[str, str]
-    new_command: tuple[str, str]
+    one: str
+    one_in_text: str
+    many: str
+    many_in_text: str
+    new_command: str
 
 
 class Catalog(enum.Enum):
@@ -46,17 +49,25 @@ class Catalog(enum.Enum):
     def words(self) -> _Words:
         if self is Catalog.FIELD:
             return _Words(
-                ("Handlungsfeld", "Field of action"),
-                ("Handlungsfelder", "Fields of action"),
-                ("handlungsfeld neu", "field new"),
+                "catalogs.field_one",
+                "catalogs.field_one_in_text",
+                "catalogs.field_many",
+                "catalogs.field_many_in_text",
+                "catalogs.field_new_command",
             )
-        return _Words(("Trend", "Trend"), ("Trends", "Trends"), ("trend neu", "trend new"))
+        return _Words(
+            "catalogs.trend_one",
+            "catalogs.trend_one_in_text",
+            "catalogs.trend_many",
+            "catalogs.trend_many_in_text",
+            "catalogs.trend_new_command",
+        )
 
     def one(self, ctx: Context) -> str:
-        return ctx.de_en(*self.words.one)
+        return ctx.t(self.words.one)
 
     def many(self, ctx: Context) -> str:
-        return ctx.de_en(*self.words.many)
+        return ctx.t(self.words.many)
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -107,23 +118,25 @@ def entry_for_goal(ctx: Context, catalog: Catalog, token: Token) -> CatalogEntry
     active = [e for e in _entries(ctx, catalog) if e.retired_at is None]
     if retired is not None:
         raise Refused(
-            ctx.de_en(
-                f"{catalog.one(ctx)} „{retired.name}“ ist archiviert und wird für neue Ziele "
-                f"nicht mehr angeboten. {catalog.many(ctx)}: {_names(active)}",
-                f"The {catalog.one(ctx).lower()} “{retired.name}” is retired and no longer "
-                f"offered for new goals. {catalog.many(ctx)}: {_names(active)}",
+            ctx.t(
+                "catalogs.retired_not_offered",
+                catalog=ctx.t(catalog.words.one_in_text),
+                name=retired.name,
+                catalogs=catalog.many(ctx),
+                entries=_names(active),
             )
         )
     try:
         return _resolve(ctx, catalog, token.text, token.start, token.end)
     except NotFound:
-        new = ctx.de_en(*catalog.words.new_command)
+        new = ctx.t(catalog.words.new_command)
         raise Refused(
-            ctx.de_en(
-                f"„{token.text}“ kenne ich nicht. {catalog.many(ctx)}: {_names(active)}. "
-                f'Neu anlegen: {new} "{token.text}"',
-                f"I don't know “{token.text}”. {catalog.many(ctx)}: {_names(active)}. "
-                f'Create it with: {new} "{token.text}"',
+            ctx.t(
+                "catalogs.unknown_entry",
+                text=token.text,
+                catalogs=catalog.many(ctx),
+                entries=_names(active),
+                new=new,
             )
         ) from None
 
@@ -156,9 +169,8 @@ def _goal_count(ctx: Context, catalog: Catalog, entry: CatalogEntry) -> int:
 
 
 def _goals(ctx: Context, count: int) -> str:
-    if count == 1:
-        return ctx.de_en("1 Ziel", "1 goal")
-    return ctx.de_en(f"{count} Zielen", f"{count} goals")
+    """`1 Ziel`, `3 Zielen` (after „an“, German dative); `1 goal`, `3 goals`."""
+    return ctx.plural("catalogs.goals", count)
 
 
 # -- the shared API (chat and command line) ---------------------------------------------------
@@ -167,19 +179,14 @@ def _goals(ctx: Context, count: int) -> str:
 def _checked_name(ctx: Context, catalog: Catalog, name: str) -> str:
     name = " ".join(name.split())
     if not name:
-        raise UsageError(ctx.de_en("Der Name fehlt.", "The name is missing."))
+        raise UsageError(ctx.t("catalogs.name_missing"))
     if len(name) > NAME_LENGTH:
-        raise UsageError(
-            ctx.de_en(
-                f"Der Name ist zu lang ({len(name)} Zeichen, höchstens {NAME_LENGTH}).",
-                f"The name is too long ({len(name)} characters, at most {NAME_LENGTH}).",
-            )
-        )
+        raise UsageError(ctx.t("catalogs.name_too_long", n=len(name), limit=NAME_LENGTH))
     if letters(name) == 0:
-        raise UsageError(ctx.de_en("Der Name braucht Buchstaben.", "The name needs letters."))
+        raise UsageError(ctx.t("catalogs.name_needs_letters"))
     if "," in name:
         # `trends:a,b` separates names by commas: a name with one could never be chosen.
-        raise UsageError(ctx.de_en("Der Name darf kein Komma enthalten.", "No comma in the name."))
+        raise UsageError(ctx.t("catalogs.name_has_comma"))
     return name
 
 
@@ -190,11 +197,13 @@ def _refuse_duplicate(
         if entry is exempt or normalize(entry.name) != normalize(name):
             continue
         retired = entry.retired_at is not None
-        state = ctx.de_en(" (archiviert)", " (retired)") if retired else ""
+        state = ctx.t("common.retired_marker") if retired else ""
         raise Refused(
-            ctx.de_en(
-                f"{catalog.one(ctx)} „{entry.name}“ gibt es schon{state}.",
-                f"The {catalog.one(ctx).lower()} “{entry.name}” exists already{state}.",
+            ctx.t(
+                "catalogs.exists_already",
+                catalog=ctx.t(catalog.words.one_in_text),
+                name=entry.name,
+                state=state,
             )
         )
 
@@ -207,7 +216,7 @@ def add_entry(ctx: Context, catalog: Catalog, name: str) -> str:
     ctx.session.add(entry)
     ctx.session.flush()
     ctx.audit("create", catalog.value, entry.id, after={"name": name})
-    return ctx.de_en(f"{catalog.one(ctx)} angelegt: {name}", f"{catalog.one(ctx)} created: {name}")
+    return ctx.t("catalogs.added", catalog=catalog.one(ctx), name=name)
 
 
 def rename_entry(
@@ -218,16 +227,13 @@ def rename_entry(
     entry = _existing(ctx, catalog, old, *span)
     new = _checked_name(ctx, catalog, new)
     if new == entry.name:
-        raise Refused(ctx.de_en(f"„{new}“ heißt schon so.", f"“{new}” is its name already."))
+        raise Refused(ctx.t("catalogs.same_name", new=new))
     _refuse_duplicate(ctx, catalog, new, exempt=entry)
     before = entry.name
     entry.name = new
     ctx.session.flush()
     ctx.audit("rename", catalog.value, entry.id, before={"name": before}, after={"name": new})
-    return ctx.de_en(
-        f"{catalog.one(ctx)} umbenannt: {before} → {new}",
-        f"{catalog.one(ctx)} renamed: {before} → {new}",
-    )
+    return ctx.t("catalogs.renamed", catalog=catalog.one(ctx), before=before, new=new)
 
 
 def retire_entry(
@@ -236,11 +242,7 @@ def retire_entry(
     """Retire an entry: it stays on its goals, but new goals can no longer choose it."""
     entry = _existing(ctx, catalog, name, *span)
     if entry.retired_at is not None:
-        raise Refused(
-            ctx.de_en(
-                f"„{entry.name}“ ist schon archiviert.", f"“{entry.name}” is retired already."
-            )
-        )
+        raise Refused(ctx.t("catalogs.retired_already", name=entry.name))
     entry.retired_at = ctx.now
     ctx.session.flush()
     ctx.audit(
@@ -251,26 +253,16 @@ def retire_entry(
         after={"name": entry.name, "retired_at": ctx.now.isoformat()},
     )
     goals = _goals(ctx, _goal_count(ctx, catalog, entry))
-    return ctx.de_en(
-        f"{catalog.one(ctx)} archiviert: {entry.name} — bleibt an {goals}, "
-        "wird für neue Ziele nicht mehr angeboten.",
-        f"{catalog.one(ctx)} retired: {entry.name} — stays on {goals}, "
-        "no longer offered for new goals.",
-    )
+    return ctx.t("catalogs.retired", catalog=catalog.one(ctx), name=entry.name, goals=goals)
 
 
 def list_entries(ctx: Context, catalog: Catalog) -> list[str]:
     """One line per entry, active ones first, retired ones marked."""
     entries = _entries(ctx, catalog)
     if not entries:
-        new = ctx.de_en(*catalog.words.new_command)
-        return [
-            ctx.de_en(
-                f'Noch keine {catalog.many(ctx)}. Anlegen mit: {new} "<name>"',
-                f'No {catalog.many(ctx).lower()} yet. Create one with: {new} "<name>"',
-            )
-        ]
-    retired = ctx.de_en(" (archiviert)", " (retired)")
+        new = ctx.t(catalog.words.new_command)
+        return [ctx.t("catalogs.none_yet", catalogs=ctx.t(catalog.words.many_in_text), new=new)]
+    retired = ctx.t("common.retired_marker")
     return [e.name for e in entries if e.retired_at is None] + [
         e.name + retired for e in entries if e.retired_at is not None
     ]
@@ -291,19 +283,12 @@ def _rename_args(ctx: Context, args: Args) -> tuple[str, str, tuple[int, int]]:
     """`<alt> "<neu>"`: where the old name ends is clear from the quotes (or two words)."""
     words = args.words
     if len(words) < 2:
-        raise UsageError(
-            ctx.de_en("Alter und neuer Name fehlen.", "The old and the new name are missing.")
-        )
+        raise UsageError(ctx.t("catalogs.names_missing"))
     if len(words) == 2 or words[-1].quoted:
         return " ".join(w.text for w in words[:-1]), words[-1].text, _span(words[:-1])
     if words[0].quoted:
         return words[0].text, " ".join(w.text for w in words[1:]), _span(words[:1])
-    raise UsageError(
-        ctx.de_en(
-            "Bitte den neuen Namen in Anführungszeichen setzen.",
-            "Please put the new name in quotes.",
-        )
-    )
+    raise UsageError(ctx.t("catalogs.quote_new_name"))
 
 
 def _handlers(catalog: Catalog) -> tuple[Handler, Handler, Handler, Handler]:
@@ -319,7 +304,7 @@ def _handlers(catalog: Catalog) -> tuple[Handler, Handler, Handler, Handler]:
 
     def retire(ctx: Context, args: Args) -> Reply:
         if not args.words:
-            raise UsageError(ctx.de_en("Der Name fehlt.", "The name is missing."))
+            raise UsageError(ctx.t("catalogs.name_missing"))
         return Reply.text(retire_entry(ctx, catalog, _text(args), span=_span(args.words)))
 
     return show, new, rename, retire
@@ -335,12 +320,6 @@ COMMANDS: list[Command] = [
         ("fields", "field"),
         Access.REGISTERED,
         _FIELD[0],
-        ("handlungsfelder", "fields"),
-        ("handlungsfelder", "fields"),
-        (
-            "Katalog der Handlungsfelder (Themen der Ziele), archivierte markiert",
-            "catalog of fields of action (topics of goals), retired ones marked",
-        ),
     ),
     Command(
         "field_new",
@@ -348,9 +327,6 @@ COMMANDS: list[Command] = [
         ("field new", "field add"),
         Access.COORDINATION,
         _FIELD[1],
-        ('handlungsfeld neu "<name>"', 'field new "<name>"'),
-        ('handlungsfeld neu "Gesundheit"', 'field new "Gesundheit"'),
-        ("Handlungsfeld in den Katalog aufnehmen", "add a field of action to the catalog"),
         writes=True,
     ),
     Command(
@@ -359,15 +335,6 @@ COMMANDS: list[Command] = [
         ("field rename",),
         Access.COORDINATION,
         _FIELD[2],
-        ('handlungsfeld umbenennen <alt> "<neu>"', 'field rename <old> "<new>"'),
-        (
-            'handlungsfeld umbenennen Umwelt "Umwelt und Klima"',
-            'field rename Umwelt "Umwelt und Klima"',
-        ),
-        (
-            "Handlungsfeld umbenennen (auch an den Zielen, die es haben)",
-            "rename a field of action (also on the goals that have it)",
-        ),
         writes=True,
     ),
     Command(
@@ -376,12 +343,6 @@ COMMANDS: list[Command] = [
         ("field retire",),
         Access.COORDINATION,
         _FIELD[3],
-        ("handlungsfeld archivieren <name>", "field retire <name>"),
-        ("handlungsfeld archivieren Kultur", "field retire Kultur"),
-        (
-            "Handlungsfeld archivieren: bleibt an seinen Zielen, nicht mehr für neue",
-            "retire a field of action: stays on its goals, not offered for new ones",
-        ),
         writes=True,
     ),
     Command(
@@ -390,9 +351,6 @@ COMMANDS: list[Command] = [
         ("trends", "trend"),
         Access.REGISTERED,
         _TREND[0],
-        ("trends", "trends"),
-        ("trends", "trends"),
-        ("Katalog der Trends, archivierte markiert", "catalog of trends, retired ones marked"),
     ),
     Command(
         "trend_new",
@@ -400,9 +358,6 @@ COMMANDS: list[Command] = [
         ("trend new", "trend add"),
         Access.COORDINATION,
         _TREND[1],
-        ('trend neu "<name>"', 'trend new "<name>"'),
-        ('trend neu "Fachkräftemangel"', 'trend new "Fachkräftemangel"'),
-        ("Trend in den Katalog aufnehmen", "add a trend to the catalog"),
         writes=True,
     ),
     Command(
@@ -411,15 +366,6 @@ COMMANDS: list[Command] = [
         ("trend rename",),
         Access.COORDINATION,
         _TREND[2],
-        ('trend umbenennen <alt> "<neu>"', 'trend rename <old> "<new>"'),
-        (
-            'trend umbenennen Digitalisierung "Digitale Transformation"',
-            'trend rename Digitalisierung "Digitale Transformation"',
-        ),
-        (
-            "Trend umbenennen (auch an den Zielen, die ihn haben)",
-            "rename a trend (also on the goals that have it)",
-        ),
         writes=True,
     ),
     Command(
@@ -428,12 +374,6 @@ COMMANDS: list[Command] = [
         ("trend retire",),
         Access.COORDINATION,
         _TREND[3],
-        ("trend archivieren <name>", "trend retire <name>"),
-        ("trend archivieren Demokratie", "trend retire Demokratie"),
-        (
-            "Trend archivieren: bleibt an seinen Zielen, nicht mehr für neue",
-            "retire a trend: stays on its goals, not offered for new ones",
-        ),
         writes=True,
     ),
 ]

@@ -1,4 +1,5 @@
-"""The command type: names in German, English and ASCII, who may run it, usage and help."""
+"""The command type: names in German, English and ASCII, who may run it; its usage, example
+and help are in the catalogue (`commands.<key>.usage`, handlers/texts/)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from handlers.args import Args
 from handlers.context import Context
 from handlers.core import Language, Reply
+from handlers.i18n import t
 from storage.models import Role
 
 Handler = Callable[[Context, Args], Reply]
@@ -43,18 +45,17 @@ class Access(enum.Enum):
         return role is Role.COORDINATION
 
     def roles(self, lang: Language) -> str:
-        names = {
-            Access.EVERYONE: ("alle", "everyone"),
-            Access.REGISTERED: ("registrierte Personen", "registered people"),
-            Access.MEMBER: (
-                "koordination oder ressort",
-                "koordination (coordinator) or ressort (department member)",
-            ),
-            Access.COORDINATION: ("koordination", "koordination (coordinator)"),
-            Access.ADMIN: ("Administration", "admin"),
-        }[self]
-        return names[0] if lang == "de" else names[1]
+        """Who may run a command of this access, as the refusal names it."""
+        return t(lang, _ACCESS_ROLES[self])
 
+
+_ACCESS_ROLES = {
+    Access.EVERYONE: "access.everyone",
+    Access.REGISTERED: "access.registered",
+    Access.MEMBER: "access.member",
+    Access.COORDINATION: "access.coordination",
+    Access.ADMIN: "access.admin",
+}
 
 # Commands a sender who is not registered may still use (they reveal nothing of the data).
 OPEN_TO_UNREGISTERED = frozenset({"help", "whoami"})
@@ -67,9 +68,6 @@ class Command:
     en: tuple[str, ...]
     access: Access
     handler: Handler
-    usage: tuple[str, str]
-    example: tuple[str, str]
-    help: tuple[str, str]
     writes: bool = False
     options: dict[str, str] = field(default_factory=dict)
     # Shown in `hilfe` and published as menu entries; hidden commands still work.
@@ -83,14 +81,28 @@ class Command:
     def name(self, lang: Language) -> str:
         return self.de[0] if lang == "de" else self.en[0]
 
+    # Usage, example and help are in the catalogue under `commands.<key>`.
+    @property
+    def usage(self) -> tuple[str, str]:
+        """(German, English), as the command table had them."""
+        return self.usage_line("de"), self.usage_line("en")
+
+    @property
+    def example(self) -> tuple[str, str]:
+        return self.example_line("de"), self.example_line("en")
+
+    @property
+    def help(self) -> tuple[str, str]:
+        return self.help_line("de"), self.help_line("en")
+
     def usage_line(self, lang: Language) -> str:
-        return self.usage[0] if lang == "de" else self.usage[1]
+        return t(lang, f"commands.{self.key}.usage")
 
     def example_line(self, lang: Language) -> str:
-        return self.example[0] if lang == "de" else self.example[1]
+        return t(lang, f"commands.{self.key}.example")
 
     def help_line(self, lang: Language) -> str:
-        return self.help[0] if lang == "de" else self.help[1]
+        return t(lang, f"commands.{self.key}.help")
 
 
 class Registry:

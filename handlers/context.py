@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from handlers.args import Args, Token, stray_words, words_after
 from handlers.core import Incoming, Language
-from handlers.i18n import t
+from handlers.i18n import plural, t
 from handlers.ports import ReminderRules
 from storage.lookup import How, Kind, Match, NameLookup, Resolution, id_shape
 from storage.models import AuditEntry, Department, Goal, Measure, Person, Role, RoomLink
@@ -48,49 +48,50 @@ class CoreSettings:
         )
 
 
-# How each kind is named in a refusal: with its article, negated, and in the plural.
-_KIND_WORDS: dict[Kind, tuple[str, str, str, str, str, str]] = {
+# How each kind is named in a refusal (catalogue keys): with its article; negated, first and
+# after the joiner (English drops the repeated article: "not a measure or goal"); plural.
+_KIND_WORDS: dict[Kind, tuple[str, str, str, str]] = {
     Kind.MEASURE: (
-        "eine Maßnahme",
-        "keine Maßnahme",
-        "Maßnahmen",
-        "a measure",
-        "a measure",
-        "measures",
+        "kinds.measure.article",
+        "kinds.measure.negated",
+        "kinds.measure.negated_next",
+        "kinds.measure.many",
     ),
-    Kind.GOAL: ("ein Ziel", "kein Ziel", "Ziele", "a goal", "a goal", "goals"),
+    Kind.GOAL: (
+        "kinds.goal.article",
+        "kinds.goal.negated",
+        "kinds.goal.negated_next",
+        "kinds.goal.many",
+    ),
     Kind.MEETING: (
-        "eine Sitzung",
-        "keine Sitzung",
-        "Sitzungen",
-        "a meeting",
-        "a meeting",
-        "meetings",
+        "kinds.meeting.article",
+        "kinds.meeting.negated",
+        "kinds.meeting.negated_next",
+        "kinds.meeting.many",
     ),
     Kind.INDICATOR: (
-        "eine Kennzahl",
-        "keine Kennzahl",
-        "Kennzahlen",
-        "an indicator",
-        "an indicator",
-        "indicators",
+        "kinds.indicator.article",
+        "kinds.indicator.negated",
+        "kinds.indicator.negated_next",
+        "kinds.indicator.many",
     ),
-    Kind.PERSON: ("eine Person", "keine Person", "Personen", "a person", "a person", "people"),
+    Kind.PERSON: (
+        "kinds.person.article",
+        "kinds.person.negated",
+        "kinds.person.negated_next",
+        "kinds.person.many",
+    ),
     Kind.DEPARTMENT: (
-        "ein Ressort",
-        "kein Ressort",
-        "Ressorts",
-        "a department",
-        "a department",
-        "departments",
+        "kinds.department.article",
+        "kinds.department.negated",
+        "kinds.department.negated_next",
+        "kinds.department.many",
     ),
     Kind.AREA: (
-        "ein Planungsraum",
-        "kein Planungsraum",
-        "Planungsräume",
-        "a planning area",
-        "a planning area",
-        "planning areas",
+        "kinds.area.article",
+        "kinds.area.negated",
+        "kinds.area.negated_next",
+        "kinds.area.many",
     ),
 }
 
@@ -164,10 +165,15 @@ class Context:
     def role(self) -> Role | None:
         return self.person.role if self.person else None
 
-    def t(self, key: str, **values: object) -> str:
+    def t(self, key: str, /, **values: object) -> str:
         return t(self.lang, key, **values)
 
+    def plural(self, key: str, n: int, /, **values: object) -> str:
+        return plural(self.lang, key, n, **values)
+
     def de_en(self, german: str, english: str) -> str:
+        """Deprecated: texts belong in the catalogue (`t`). Left only for handlers/dispatch.py,
+        which another change moves; tests/test_catalogue.py allows no other caller."""
         return german if self.lang == "de" else english
 
     def resolve(self, text: str, kinds: Collection[Kind], *, start: int = 0, end: int = 0) -> Match:
@@ -223,41 +229,33 @@ class Context:
         stray = stray_words(args)
         if stray:
             words = " ".join(w.text for w in stray)
-            raise UsageError(
-                self.de_en(
-                    f"„{words}“ gehört zu keiner Angabe. Namen aus mehreren Wörtern bitte in "
-                    'Anführungszeichen, z. B. raum:"Neue Mitte".',
-                    f"“{words}” belongs to no field. Please quote names of several words, "
-                    'e.g. area:"Neue Mitte".',
-                )
-            )
+            raise UsageError(self.t("context.stray_words", words=words))
 
     def _wrong_kind(self, text: str, kinds: Collection[Kind], resolution: Resolution) -> str:
         """`Z-1 ist ein Ziel, keine Maßnahme.` — an id is that id, never something else."""
         shape = id_shape(text)
         assert shape is not None
         ref = f"{shape[0]}-{shape[1]}"
-        german = self.lang == "de"
         if resolution.unknown_id:
-            known = self.de_en(
-                "M-… Maßnahme, Z-… Ziel, S-… Sitzung", "M-… measure, Z-… goal, S-… meeting"
-            )
-            return self.de_en(
-                f"„{text.strip()}“ ist keine Kennung, die ich kenne: {known}.",
-                f"“{text.strip()}” is not an id I know: {known}.",
-            )
+            known = self.t("context.known_ids")
+            return self.t("context.unknown_id", text=text.strip(), known=known)
         kind = resolution.wrong_kind
         assert kind is not None
         expected = [k for k in _KIND_WORDS if k in kinds]
-        if german:
-            negated = " und ".join(_KIND_WORDS[k][1] for k in expected)
-            if resolution.wrong_kind_exists:
-                return f"{ref} ist {_KIND_WORDS[kind][0]}, {negated}."
-            return f"{ref} ist {negated}: {shape[0]}-… sind {_KIND_WORDS[kind][2]}."
-        negated = " or ".join(_KIND_WORDS[k][4] for k in expected).replace(" or a ", " or ")
+        negated = self.t("kinds.joiner").join(
+            self.t(_KIND_WORDS[k][1 if i == 0 else 2]) for i, k in enumerate(expected)
+        )
         if resolution.wrong_kind_exists:
-            return f"{ref} is {_KIND_WORDS[kind][3]}, not {negated}."
-        return f"{ref} is not {negated}: {shape[0]}-… are {_KIND_WORDS[kind][5]}."
+            return self.t(
+                "context.wrong_kind", ref=ref, kind=self.t(_KIND_WORDS[kind][0]), expected=negated
+            )
+        return self.t(
+            "context.wrong_kind_missing",
+            ref=ref,
+            expected=negated,
+            prefix=shape[0],
+            kinds=self.t(_KIND_WORDS[kind][3]),
+        )
 
     def _not_found_hint(self, text: str, kinds: Collection[Kind]) -> str | None:
         """Nothing similar: say what exists, so the next try can succeed."""
@@ -268,16 +266,13 @@ class Context:
             if kind in kinds and column is not None:
                 highest = self.session.execute(select(func.max(column))).scalar()
                 if highest:
-                    return self.de_en(
-                        f"Die höchste Nummer ist {shape[0]}-{highest}.",
-                        f"The highest number is {shape[0]}-{highest}.",
-                    )
+                    return self.t("context.highest_number", prefix=shape[0], highest=highest)
         if set(kinds) == {Kind.DEPARTMENT}:
             keys = self.session.execute(select(Department.key).order_by(Department.id)).scalars()
             names = list(keys)
             if names:
                 shown = ", ".join(names[:15]) + (", …" if len(names) > 15 else "")
-                return self.de_en(f"Ressorts: {shown}", f"Departments: {shown}")
+                return self.t("context.departments_hint", departments=shown)
         return None
 
     def audit(

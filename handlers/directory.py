@@ -24,18 +24,11 @@ def _page(ctx: Context, args: Args, total: int) -> int:
         return 1
     text = args.options["page"].text
     if not text.isdigit() or int(text) < 1:
-        raise UsageError(ctx.de_en("Die Seite ist eine Zahl ab 1.", "The page is a number from 1."))
+        raise UsageError(ctx.t("directory.page_not_a_number"))
     page = int(text)
     pages = max(1, -(-total // LIST_LIMIT))
     if page > pages:
-        raise UsageError(
-            ctx.de_en(
-                f"Seite {page} gibt es nicht; die Liste hat {pages} "
-                + ("Seite." if pages == 1 else "Seiten."),
-                f"There is no page {page}; the list has {pages} "
-                + ("page." if pages == 1 else "pages."),
-            )
-        )
+        raise UsageError(ctx.plural("directory.page_missing", pages, page=page))
     return page
 
 
@@ -43,9 +36,7 @@ def _page_heading(ctx: Context, heading: str, total: int, page: int) -> str:
     if page == 1:
         return f"{heading} ({total})"
     pages = -(-total // LIST_LIMIT)
-    return f"{heading} ({total})" + ctx.de_en(
-        f", Seite {page} von {pages}", f", page {page} of {pages}"
-    )
+    return f"{heading} ({total})" + ctx.t("directory.page_of", page=page, pages=pages)
 
 
 # -- ressorts -------------------------------------------------------------------------------
@@ -54,26 +45,14 @@ def _page_heading(ctx: Context, heading: str, total: int, page: int) -> str:
 def departments(ctx: Context, args: Args) -> Reply:
     """`ressorts`: every department with key, name, aliases and rooms, then the coordination."""
     if args.words:
-        raise UsageError(
-            ctx.de_en(
-                "„ressorts“ listet alle Ressorts; ein Ressort im Einzelnen: status <ressort>, "
-                "seine Personen: personen <ressort>.",
-                "“departments” lists every department; one department in detail: "
-                "status <department>, its people: people <department>.",
-            )
-        )
-    heading = ctx.de_en("Ressorts", "Departments")
+        raise UsageError(ctx.t("directory.departments_no_arguments"))
+    heading = ctx.t("directory.departments_heading")
     keys = ctx.session.execute(select(Department.id, Department.key)).all()
     coordination = _coordination_line(ctx)
     if not keys:
         return Reply.text(
-            ctx.de_en("Noch keine Ressorts angelegt.", "No departments yet."),
-            ctx.de_en(
-                'Anlegen (Administration): ressort neu <kürzel> "<name>" — auf der '
-                'Kommandozeile: regelkreis ressort add <KÜRZEL> "<Name>"',
-                'Create one (admin): department new <key> "<name>" — on the command line: '
-                'regelkreis ressort add <KEY> "<Name>"',
-            ),
+            ctx.t("directory.no_departments"),
+            ctx.t("directory.how_to_create_department"),
             coordination,
             heading=heading,
         )
@@ -91,7 +70,7 @@ def departments(ctx: Context, args: Args) -> Reply:
     }
     lines = [_department_line(ctx, loaded[i]) for i in shown_ids]
     remaining = total - (page - 1) * LIST_LIMIT
-    more = ctx.de_en(f"ressorts seite:{page + 1}", f"departments page:{page + 1}")
+    more = ctx.t("directory.departments_more", page=page + 1)
     return Reply.text(
         *cut(lines, remaining, ctx.lang, more),
         coordination,
@@ -104,22 +83,20 @@ def _department_line(ctx: Context, department: Department) -> str:
     parts = [f"{department.key} {department.name}"]
     if department.aliases:
         parts.append(
-            ctx.de_en("Aliase: ", "aliases: ") + ", ".join(a.alias for a in department.aliases)
+            ctx.t("directory.aliases", aliases=", ".join(a.alias for a in department.aliases))
         )
     rooms = sorted(department.rooms, key=lambda r: r.id)
     if not rooms:
-        parts.append(ctx.de_en("kein Raum verknüpft", "no room linked"))
+        parts.append(ctx.t("directory.no_room"))
     else:
-        label = (
-            ctx.de_en("Raum: ", "room: ") if len(rooms) == 1 else ctx.de_en("Räume: ", "rooms: ")
-        )
-        parts.append(label + ", ".join(_room_name(ctx, r) for r in rooms))
+        names = ", ".join(_room_name(ctx, r) for r in rooms)
+        parts.append(ctx.plural("directory.rooms", len(rooms), rooms=names))
     return " · ".join(parts)
 
 
 def _room_name(ctx: Context, room: RoomLink) -> str:
     if room.is_coordination:
-        return room.address + ctx.de_en(" (Koordinationsraum)", " (coordination room)")
+        return room.address + ctx.t("directory.coordination_room_marker")
     return room.address
 
 
@@ -132,16 +109,9 @@ def _coordination_line(ctx: Context) -> str:
         .all()
     )
     if not rooms:
-        return ctx.de_en(
-            "Koordinationsraum: noch keiner (festlegen im Raum: raum koordination)",
-            "Coordination room: none yet (set it in the room: room coordination)",
-        )
-    label = (
-        ctx.de_en("Koordinationsraum: ", "Coordination room: ")
-        if len(rooms) == 1
-        else ctx.de_en("Koordinationsräume: ", "Coordination rooms: ")
-    )
-    return label + ", ".join(r.address for r in rooms)
+        return ctx.t("directory.no_coordination_room")
+    addresses = ", ".join(r.address for r in rooms)
+    return ctx.plural("directory.coordination_rooms", len(rooms), rooms=addresses)
 
 
 # -- personen -------------------------------------------------------------------------------
@@ -160,11 +130,7 @@ def people(ctx: Context, args: Args) -> Reply:
             raise NotFound(
                 " ".join(w.text for w in words),
                 [],
-                ctx.de_en(
-                    "Noch keine Ressorts angelegt. Anlegen (Administration): ressort neu "
-                    '<kürzel> "<name>"',
-                    'No departments yet. Create one (admin): department new <key> "<name>"',
-                ),
+                ctx.t("directory.no_departments_create"),
             )
         match = ctx.resolve(
             " ".join(w.text for w in words),
@@ -176,17 +142,14 @@ def people(ctx: Context, args: Args) -> Reply:
         assert department is not None
         query = query.where(Person.department_id == department.id)
     rows = ctx.session.execute(query).all()
-    heading = ctx.de_en("Personen", "People")
+    heading = ctx.t("directory.people_heading")
     if department is not None:
         heading += f" — {department.key}"
     if not rows:
         where = department.label if department is not None else ctx.settings.municipality
         return Reply.text(
-            ctx.de_en(
-                f"Für {where} ist noch niemand registriert.",
-                f"Nobody is registered for {where} yet.",
-            ),
-            _register_hint(ctx, department.key if department is not None else "<kürzel>"),
+            ctx.t("directory.nobody_registered", where=where),
+            _register_hint(ctx, department),
             heading=f"{heading} (0)",
         )
     total = len(rows)
@@ -211,29 +174,18 @@ def people(ctx: Context, args: Args) -> Reply:
     lines = [_person_line(ctx, loaded[i]) for i in shown_ids]
     remaining = total - (page - 1) * LIST_LIMIT
     if department is not None:
-        more = ctx.de_en(
-            f"personen {department.key} seite:{page + 1}",
-            f"people {department.key} page:{page + 1}",
-        )
+        more = ctx.t("directory.people_more_department", department=department.key, page=page + 1)
     else:
-        more = ctx.de_en(
-            f"personen seite:{page + 1} (oder personen <ressort>)",
-            f"people page:{page + 1} (or people <department>)",
-        )
+        more = ctx.t("directory.people_more", page=page + 1)
     lines = cut(lines, remaining, ctx.lang, more)
     if total == 1 and ctx.person is not None and shown_ids == [ctx.person.id]:
-        lines.append(_register_hint(ctx, department.key if department else "<kürzel>"))
+        lines.append(_register_hint(ctx, department))
     return Reply.text(*lines, heading=_page_heading(ctx, heading, total, page))
 
 
-def _register_hint(ctx: Context, key: str) -> str:
-    english_key = "<key>" if key == "<kürzel>" else key
-    return ctx.de_en(
-        f'Registrieren (Administration): person neu "<name>" ressort:{key} rolle:ressort '
-        "<chat-id> — auf der Kommandozeile: regelkreis person add",
-        f'Register (admin): person add "<name>" department:{english_key} role:ressort '
-        "<chat-id> — on the command line: regelkreis person add",
-    )
+def _register_hint(ctx: Context, department: Department | None) -> str:
+    key = department.key if department is not None else ctx.t("directory.key_placeholder")
+    return ctx.t("directory.register_hint", key=key)
 
 
 def listed_name(person: Person) -> str:
@@ -257,20 +209,23 @@ def _person_line(ctx: Context, person: Person) -> str:
     """`Max Müller (JA) — ressort · erreichbar: matrix, telegram`."""
     role = person.role.value
     if person.is_admin or any(i.address in ctx.settings.admins for i in person.identities):
-        role += ctx.de_en(", Administration", ", admin")
+        role += ctx.t("directory.admin_suffix")
     parts = [f"{listed_name(person)} — {role}"]
     platforms = reachable_platforms(person, ctx.settings.platforms)
     reason = person_reason(person, ctx.settings.platforms)
     if platforms:
-        parts.append(ctx.de_en("erreichbar: ", "reachable: ") + ", ".join(platforms))
+        parts.append(ctx.t("directory.reachable", platforms=", ".join(platforms)))
     elif reason is not None:
-        parts.append(ctx.de_en("nicht erreichbar: ", "not reachable: ") + ctx.de_en(*reason))
+        # storage.reach gives its reasons as a (German, English) pair (not moved yet).
+        german, english = reason
+        parts.append(ctx.t("directory.unreachable", reason=german if ctx.lang == "de" else english))
     if person.absent_until is not None and person.absent_until >= ctx.today:
         deputy = listed_name(person.deputy) if person.deputy else "–"
         parts.append(
-            ctx.de_en(
-                f"abwesend bis {fmt_date(person.absent_until, 'de')}, Vertretung: {deputy}",
-                f"absent until {fmt_date(person.absent_until, 'en')}, deputy: {deputy}",
+            ctx.t(
+                "directory.away_until",
+                until=fmt_date(person.absent_until, ctx.lang),
+                deputy=deputy,
             )
         )
     return " · ".join(parts)
@@ -284,22 +239,10 @@ def unlink_department(ctx: Context, args: Args) -> Reply:
     room = ctx.room
     address = ctx.incoming.room_address
     if room is None or room.department is None:
-        lines = [
-            ctx.de_en(
-                f"Dieser Raum ({address}) ist mit keinem Ressort verknüpft; es gibt nichts zu "
-                "lösen. Es wurde nichts geändert.",
-                f"This room ({address}) is not linked to a department; there is nothing to "
-                "remove. Nothing was changed.",
-            )
-        ]
+        lines = [ctx.t("directory.nothing_to_unlink", address=address)]
         if room is not None and room.is_coordination:
-            lines.append(ctx.de_en("Er ist der Koordinationsraum.", "It is the coordination room."))
-        lines.append(
-            ctx.de_en(
-                "Verknüpfen: ressort verknüpfen <ressort>",
-                "Link it: department link <department>",
-            )
-        )
+            lines.append(ctx.t("directory.is_coordination_room"))
+        lines.append(ctx.t("directory.how_to_link"))
         return Reply.text(*lines)
     department = room.department
     if args.words:
@@ -315,12 +258,7 @@ def unlink_department(ctx: Context, args: Args) -> Reply:
             named = ctx.session.get(Department, match.id)
             assert named is not None
             raise Refused(
-                ctx.de_en(
-                    f"Dieser Raum gehört zu {department.label}, nicht zu {named.label}. Es "
-                    "wurde nichts geändert. Die Verknüpfung lösen: ressort lösen",
-                    f"This room belongs to {department.label}, not to {named.label}. Nothing "
-                    "was changed. To remove the link: department unlink",
-                )
+                ctx.t("directory.other_department", department=department.label, named=named.label)
             )
     room.department = None
     ctx.session.flush()
@@ -332,11 +270,10 @@ def unlink_department(ctx: Context, args: Args) -> Reply:
         after={"department": None, "room": room.address},
     )
     lines = [
-        ctx.de_en(
-            f"Dieser Raum gehört nicht mehr zu {department.label}. „status“ zeigt hier jetzt "
-            f"den Überblick über {ctx.settings.municipality}.",
-            f"This room no longer belongs to {department.label}. “status” here now shows "
-            f"the overview of {ctx.settings.municipality}.",
+        ctx.t(
+            "directory.unlinked",
+            department=department.label,
+            municipality=ctx.settings.municipality,
         )
     ]
     others = [r for r in sorted(department.rooms, key=lambda r: r.id) if r.id != room.id]
@@ -346,43 +283,20 @@ def unlink_department(ctx: Context, args: Args) -> Reply:
     )
     if others:
         lines.append(
-            ctx.de_en(
-                f"{department.key} bleibt verknüpft mit: ",
-                f"{department.key} stays linked to: ",
+            ctx.t(
+                "directory.still_linked_to",
+                department=department.key,
+                rooms=", ".join(r.address for r in others),
             )
-            + ", ".join(r.address for r in others)
         )
     elif has_coordination:
-        lines.append(
-            ctx.de_en(
-                f"{department.key} hat jetzt keinen Raum; Erinnerungen an das Ressort gehen an "
-                "den Koordinationsraum.",
-                f"{department.key} has no room now; reminders to the department go to the "
-                "coordination room.",
-            )
-        )
+        lines.append(ctx.t("directory.roomless_to_coordination", department=department.key))
     else:
-        lines.append(
-            ctx.de_en(
-                f"{department.key} hat jetzt keinen Raum, und es gibt keinen Koordinationsraum: "
-                "Erinnerungen an das Ressort warten, bis ein Raum verknüpft ist.",
-                f"{department.key} has no room now, and there is no coordination room: "
-                "reminders to the department wait until a room is linked.",
-            )
-        )
+        lines.append(ctx.t("directory.roomless_waiting", department=department.key))
     if room.is_coordination:
-        lines.append(
-            ctx.de_en(
-                "Dieser Raum bleibt Koordinationsraum.", "This room stays the coordination room."
-            )
-        )
-    lines.append(
-        ctx.de_en(
-            f"Wieder verknüpfen: ressort verknüpfen {department.key}",
-            f"Link it again: department link {department.key}",
-        )
-    )
-    return Reply.text(*lines, heading=ctx.de_en("Verknüpfung gelöst", "Link removed"))
+        lines.append(ctx.t("directory.still_coordination_room"))
+    lines.append(ctx.t("directory.link_again", department=department.key))
+    return Reply.text(*lines, heading=ctx.t("directory.unlinked_heading"))
 
 
 COMMANDS: list[Command] = [
@@ -392,12 +306,6 @@ COMMANDS: list[Command] = [
         ("departments",),
         Access.REGISTERED,
         departments,
-        ("ressorts [seite:N]", "departments [page:N]"),
-        ("ressorts", "departments"),
-        (
-            "Ressorts mit Kürzel, Aliasen und Räumen, dazu der Koordinationsraum",
-            "departments with key, aliases and rooms, and the coordination room",
-        ),
         options=PAGE_OPTIONS,
     ),
     Command(
@@ -406,12 +314,6 @@ COMMANDS: list[Command] = [
         ("people", "persons"),
         Access.REGISTERED,
         people,
-        ("personen [ressort] [seite:N]", "people [department] [page:N]"),
-        ("personen Jugendamt", "people JA"),
-        (
-            "Personen mit Ressort, Rolle und wo sie erreichbar sind",
-            "people with department, role and where they can be reached",
-        ),
         options=PAGE_OPTIONS,
     ),
     Command(
@@ -420,12 +322,6 @@ COMMANDS: list[Command] = [
         ("department unlink", "unlink department"),
         Access.ADMIN,
         unlink_department,
-        ("ressort lösen", "department unlink"),
-        ("ressort lösen", "department unlink"),
-        (
-            "Verknüpfung dieses Raums mit seinem Ressort lösen",
-            "remove this room's link to its department",
-        ),
         writes=True,
     ),
 ]

@@ -31,11 +31,7 @@ GOAL_OPTIONS = {
 }
 # The levels of the goal tree. Fields of action (Handlungsfelder) are topics from the
 # catalog, not a level: a goal of any level may have one.
-LEVEL_NAMES = {
-    1: ("Leitziel", "Guiding goal"),
-    2: ("Ziel", "Goal"),
-    3: ("Teilziel", "Sub-goal"),
-}
+LEVEL_NAMES = {1: "goals.level_guiding", 2: "goals.level_goal", 3: "goals.level_sub_goal"}
 
 
 def _progress_by_goal(ctx: Context) -> dict[int, tuple[int, int]]:
@@ -70,12 +66,7 @@ def _rolled_up(goals: list[Goal], direct: dict[int, tuple[int, int]]) -> dict[in
 def goals(ctx: Context, args: Args) -> Reply:
     all_goals = ctx.session.execute(select(Goal).order_by(Goal.id)).scalars().all()
     if not all_goals:
-        return Reply.text(
-            ctx.de_en(
-                'Noch keine Ziele. Anlegen mit: ziel neu "<titel>"',
-                'No goals yet. Create one with: goal new "<title>"',
-            )
-        )
+        return Reply.text(ctx.t("goals.none_yet"))
     totals = _rolled_up(list(all_goals), _progress_by_goal(ctx))
     children: dict[int | None, list[Goal]] = defaultdict(list)
     for goal in all_goals:
@@ -85,7 +76,7 @@ def goals(ctx: Context, args: Args) -> Reply:
     def walk(goal: Goal, depth: int) -> None:
         total, count = totals.get(goal.id, (0, 0))
         progress = f"{round(total / count)} %" if count else "–"
-        measures = ctx.de_en(f"{count} Maßn.", f"{count} meas.")
+        measures = ctx.t("goals.tree_measures", n=count)
         lines.append(
             f"{'  ' * depth}{'▸' if depth < 2 else '•'} {goal.ref} {goal.title} — "
             f"{progress}, {measures}"
@@ -95,7 +86,7 @@ def goals(ctx: Context, args: Args) -> Reply:
 
     for root in children[None]:
         walk(root, 0)
-    return Reply.text(*lines, heading=ctx.de_en("🎯 Zielbaum", "🎯 Goal tree"))
+    return Reply.text(*lines, heading=ctx.t("goals.tree_heading"))
 
 
 def goal(ctx: Context, args: Args) -> Reply:
@@ -122,39 +113,33 @@ def goal_detail(ctx: Context, goal_id: int) -> Reply:
         )
     ).scalar_one()
     level = min(_level(goal), 3)
-    kind = LEVEL_NAMES[level][0 if ctx.lang == "de" else 1]
+    kind = ctx.t(LEVEL_NAMES[level])
     all_goals = ctx.session.execute(select(Goal)).scalars().all()
     total, count = _rolled_up(list(all_goals), _progress_by_goal(ctx)).get(goal.id, (0, 0))
     lines = []
     meta = [kind]
     if goal.parent is not None:
-        meta.append(ctx.de_en("unter", "under") + f" {goal.parent.ref}")
+        meta.append(ctx.t("goals.under", parent=goal.parent.ref))
     if goal.field_of_action is not None:
         meta.append(_entry_name(ctx, goal.field_of_action))
     if goal.trends:
         meta.append(
-            ctx.de_en("Trends: ", "trends: ") + ", ".join(_entry_name(ctx, t) for t in goal.trends)
+            ctx.t("goals.trends_inline", trends=", ".join(_entry_name(ctx, t) for t in goal.trends))
         )
     lines.append(" · ".join(meta))
     if goal.quality_target:
-        lines.append(ctx.de_en("Qualitätsziel: ", "Quality target: ") + goal.quality_target)
+        lines.append(ctx.t("goals.quality_target", target=goal.quality_target))
     progress = f"{round(total / count)} %" if count else "–"
-    lines.append(
-        ctx.de_en(
-            f"Fortschritt: {progress} über {count} Maßnahme{'' if count == 1 else 'n'}",
-            f"Progress: {progress} across {count} measure{'' if count == 1 else 's'}",
-        )
-    )
+    lines.append(ctx.plural("goals.progress", count, progress=progress))
     if goal.evaluation_interval:
         lines.append(
-            ctx.de_en("Intervall: ", "Interval: ")
-            + interval_name(goal.evaluation_interval, ctx.lang)
+            ctx.t("goals.interval", interval=interval_name(goal.evaluation_interval, ctx.lang))
         )
     reply = Reply.text(*lines, heading=f"🎯 {goal.ref} {goal.title}")
     if goal.children:
         reply.add(
             *[f"▸ {c.ref} {c.title}" for c in goal.children],
-            heading=ctx.de_en("Unterziele", "Sub-goals"),
+            heading=ctx.t("goals.children_heading"),
         )
     measures = (
         ctx.session.execute(
@@ -172,8 +157,10 @@ def goal_detail(ctx: Context, goal_id: int) -> Reply:
     if measures:
         measure_lines = [measure_line(m, ctx.today, ctx.lang) for m in measures[:LIST_LIMIT]]
         reply.add(
-            *cut(measure_lines, len(measures), ctx.lang, f"export csv {goal.ref}"),
-            heading=ctx.de_en(f"Maßnahmen ({len(measures)})", f"Measures ({len(measures)})"),
+            *cut(
+                measure_lines, len(measures), ctx.lang, ctx.t("goals.measures_more", goal=goal.ref)
+            ),
+            heading=ctx.t("goals.measures_heading", n=len(measures)),
         )
     indicators = (
         ctx.session.execute(
@@ -185,7 +172,7 @@ def goal_detail(ctx: Context, goal_id: int) -> Reply:
     if indicators:
         reply.add(
             *[indicator_line(ctx, i) for i in indicators],
-            heading=ctx.de_en("Kennzahlen", "Indicators"),
+            heading=ctx.t("goals.indicators_heading"),
         )
     return reply
 
@@ -198,7 +185,7 @@ def new_goal(ctx: Context, args: Args) -> Reply:
     )
     ctx.refuse_stray_words(args)
     if not args.words:
-        raise UsageError(ctx.de_en("Der Titel fehlt.", "The title is missing."))
+        raise UsageError(ctx.t("common.title_missing"))
     title = " ".join(w.text for w in args.words)
     goal = Goal(title=title, created_at=ctx.now)
     options = args.options
@@ -208,14 +195,7 @@ def new_goal(ctx: Context, args: Args) -> Reply:
             Goal, ctx.resolve(token.text, [Kind.GOAL], start=token.start, end=token.end).id
         )
         if parent is not None and _level(parent) >= 3:
-            raise UsageError(
-                ctx.de_en(
-                    f"{parent.ref} ist schon ein Teilziel, die dritte Ebene (Leitziel → Ziel → "
-                    "Teilziel); bitte ein höheres Oberziel wählen.",
-                    f"{parent.ref} is already a sub-goal, the third level (guiding goal → goal → "
-                    "sub-goal); please choose a higher parent.",
-                )
-            )
+            raise UsageError(ctx.t("goals.parent_too_deep", parent=parent.ref))
         goal.parent = parent
     # The new goal sits in its parent's children before it is added: no autoflush until then.
     with ctx.session.no_autoflush:
@@ -238,12 +218,7 @@ def new_goal(ctx: Context, args: Args) -> Reply:
     if "interval" in options:
         interval = parse_interval(options["interval"].text)
         if interval is None:
-            raise UsageError(
-                ctx.de_en(
-                    "Intervall: monatlich, quartalsweise, halbjährlich, jährlich oder „6 Wochen“.",
-                    "Interval: monthly, quarterly, half-yearly, yearly or “6 weeks”.",
-                )
-            )
+            raise UsageError(ctx.t("common.interval_unknown"))
         goal.evaluation_interval = interval
     if "quality" in options:
         goal.quality_target = options["quality"].text
@@ -262,19 +237,19 @@ def new_goal(ctx: Context, args: Args) -> Reply:
             "quality_target": goal.quality_target,
         },
     )
-    kind = LEVEL_NAMES[min(_level(goal), 3)][0 if ctx.lang == "de" else 1]
+    kind = ctx.t(LEVEL_NAMES[min(_level(goal), 3)])
     lines = [f"{kind}: {goal.title}"]
     if goal.parent is not None:
-        lines.append(ctx.de_en("Oberziel: ", "Parent: ") + f"{goal.parent.ref} {goal.parent.title}")
+        lines.append(ctx.t("goals.parent", parent=goal.parent.ref, title=goal.parent.title))
     if goal.field_of_action is not None:
-        lines.append(ctx.de_en("Handlungsfeld: ", "Field of action: ") + goal.field_of_action.name)
+        lines.append(ctx.t("goals.field", field=goal.field_of_action.name))
     if goal.trends:
-        lines.append(ctx.de_en("Trends: ", "Trends: ") + ", ".join(t.name for t in goal.trends))
-    return Reply.text(*lines, heading=ctx.de_en(f"Angelegt: {goal.ref}", f"Created: {goal.ref}"))
+        lines.append(ctx.t("goals.trends", trends=", ".join(t.name for t in goal.trends)))
+    return Reply.text(*lines, heading=ctx.t("goals.created", goal=goal.ref))
 
 
 def _entry_name(ctx: Context, entry: FieldOfAction | Trend) -> str:
     """A catalog entry as a goal shows it: retired ones stay, marked."""
     if entry.retired_at is None:
         return entry.name
-    return entry.name + ctx.de_en(" (archiviert)", " (retired)")
+    return entry.name + ctx.t("common.retired_marker")

@@ -1,11 +1,59 @@
-"""Reply texts in German and English, and the formatting of dates, statuses and measures."""
+"""Reply texts in German and English, and the formatting of dates, statuses and numbers.
+
+Every text a person reads is in the catalogue, one file per language: handlers/texts/de.toml
+and handlers/texts/en.toml, read once at import. A text is named by its key, grouped by the
+module that uses it (`measures.created_heading`); placeholders are str.format fields
+(`{measure}`). tests/test_catalogue.py checks that both languages have the same keys and
+placeholders, that every key is used, and that no module beside it holds a reply text.
+See docs/architecture.md, "Reply texts".
+"""
 
 from __future__ import annotations
 
+import tomllib
 from datetime import date
+from importlib.resources import files
 
 from handlers.core import Language
 from storage.models import MeasureStatus
+
+LANGUAGES: tuple[Language, ...] = ("de", "en")
+# A language without a catalogue of its own reads English (as before: anything not German).
+FALLBACK: Language = "en"
+
+
+def _flatten(table: dict[str, object], prefix: str = "") -> dict[str, str]:
+    """`[measures]` / `created_heading = "…"` as `measures.created_heading`."""
+    flat: dict[str, str] = {}
+    for name, value in table.items():
+        key = prefix + name
+        if isinstance(value, dict):
+            flat.update(_flatten(value, key + "."))
+        elif isinstance(value, str):
+            flat[key] = value
+        else:
+            raise ValueError(f"{key}: a text must be a string, not {type(value).__name__}")
+    return flat
+
+
+def load_texts(lang: str) -> dict[str, str]:
+    """The catalogue of one language, as key -> text."""
+    source = files("handlers").joinpath("texts", f"{lang}.toml").read_text(encoding="utf-8")
+    return _flatten(tomllib.loads(source))
+
+
+TEXTS: dict[str, dict[str, str]] = {lang: load_texts(lang) for lang in LANGUAGES}
+
+
+def t(lang: str, key: str, /, **values: object) -> str:
+    """The text `key` in `lang`, its placeholders filled in from `values`."""
+    return TEXTS.get(lang, TEXTS[FALLBACK])[key].format(**values)
+
+
+def plural(lang: str, key: str, n: int, /, **values: object) -> str:
+    """`key.one` for exactly one, `key.other` otherwise; `{n}` is the number."""
+    return t(lang, f"{key}.one" if n == 1 else f"{key}.other", n=n, **values)
+
 
 STATUS_MARKERS: dict[MeasureStatus, str] = {
     MeasureStatus.PLANNED: "⚪",
@@ -16,13 +64,13 @@ STATUS_MARKERS: dict[MeasureStatus, str] = {
     MeasureStatus.CANCELLED: "⚫",
 }
 
-STATUS_NAMES_EN: dict[MeasureStatus, str] = {
-    MeasureStatus.PLANNED: "planned",
-    MeasureStatus.IN_PROGRESS: "in progress",
-    MeasureStatus.DELAYED: "delayed",
-    MeasureStatus.AT_RISK: "at risk",
-    MeasureStatus.DONE: "done",
-    MeasureStatus.CANCELLED: "cancelled",
+STATUS_KEYS: dict[MeasureStatus, str] = {
+    MeasureStatus.PLANNED: "status_names.planned",
+    MeasureStatus.IN_PROGRESS: "status_names.in_progress",
+    MeasureStatus.DELAYED: "status_names.delayed",
+    MeasureStatus.AT_RISK: "status_names.at_risk",
+    MeasureStatus.DONE: "status_names.done",
+    MeasureStatus.CANCELLED: "status_names.cancelled",
 }
 
 # Every spelling a person may type for a status, folded to ASCII lower case.
@@ -52,109 +100,28 @@ STATUS_WORDS: dict[str, MeasureStatus] = {
     "canceled": MeasureStatus.CANCELLED,
 }
 
+# The date format of each language (`formats.date`), looked up once: a Monday's reminders
+# format ten thousand deadlines.
+_DATE_FORMATS: dict[str, str] = {lang: TEXTS[lang]["formats.date"] for lang in LANGUAGES}
 
-def status_name(status: MeasureStatus, lang: Language) -> str:
-    return status.value if lang == "de" else STATUS_NAMES_EN[status]
+
+def status_name(status: MeasureStatus, lang: str) -> str:
+    return t(lang, STATUS_KEYS[status])
 
 
-def fmt_date(value: date | None, lang: Language) -> str:
+def fmt_date(value: date | None, lang: str) -> str:
+    """`31.03.2027` in German, `2027-03-31` in English; `–` for none."""
     if value is None:
         return "–"
-    return value.strftime("%d.%m.%Y") if lang == "de" else value.isoformat()
+    return _DATE_FORMATS.get(lang, _DATE_FORMATS[FALLBACK]).format(date=value)
 
 
-def fmt_number(value: float, lang: Language) -> str:
+def fmt_number(value: float, lang: str) -> str:
     """`27,8` in German, `27.8` in English; no trailing `.0`."""
     text = f"{value:g}"
-    return text.replace(".", ",") if lang == "de" else text
+    return text.replace(".", t(lang, "formats.decimal_separator"))
 
 
-def days(n: int, lang: Language) -> str:
-    if lang == "de":
-        return f"{n} Tag" if n == 1 else f"{n} Tage"
-    return f"{n} day" if n == 1 else f"{n} days"
-
-
-# Message catalogue: key -> (German, English). Placeholders use str.format.
-MESSAGES: dict[str, tuple[str, str]] = {
-    "unregistered": (
-        "Sie sind noch nicht registriert. Ihre Chat-ID: {address}\n"
-        "Bitte wenden Sie sich an {contacts}, damit Sie eingetragen werden.",
-        "You are not registered yet. Your chat id: {address}\n"
-        "Please ask {contacts} to register you.",
-    ),
-    "forbidden_admin_only": (
-        "„{command}“ braucht eine registrierte Person{roles}. Sie sind Administration, aber "
-        'nicht als Person registriert. Registrieren mit: person neu "<name>" '
-        "rolle:koordination {address}",
-        "“{command}” needs a registered person{roles}. You are an admin but not registered as "
-        'a person. Register with: person add "<name>" role:koordination {address}',
-    ),
-    "with_role": (" mit der Rolle {roles}", " with the role {roles}"),
-    "contacts_fallback": ("die Koordination (Administration)", "the coordination office (admin)"),
-    "unknown_command": (
-        "Den Befehl „{name}“ kenne ich nicht. Meinten Sie: {suggestions}?\nAlle Befehle: hilfe",
-        "I don't know the command “{name}”. Did you mean: {suggestions}?\nAll commands: help",
-    ),
-    "unknown_command_plain": (
-        "Den Befehl „{name}“ kenne ich nicht. Alle Befehle: hilfe",
-        "I don't know the command “{name}”. All commands: help",
-    ),
-    "empty": ("Was kann ich tun? Alle Befehle: hilfe", "What can I do? All commands: help"),
-    "forbidden": (
-        "„{command}“ dürfen nur Personen mit der Rolle {roles}. Ihre Rolle: {role}.",
-        "“{command}” needs the role {roles}. Your role: {role}.",
-    ),
-    "forbidden_scope": (
-        "{what} — Ihr Ressort {department} ist an {measure} nicht beteiligt; das dürfen {roles}.",
-        "{what} — your department {department} is not part of {measure}; only {roles} may do that.",
-    ),
-    "forbidden_lead": (
-        "{what} — Ihr Ressort {department} ist an {measure} beteiligt, federführend ist "
-        "{lead}; das dürfen {roles}.",
-        "{what} — your department {department} takes part in {measure}, but {lead} leads it; "
-        "only {roles} may do that.",
-    ),
-    "usage": ("Aufruf: {usage}\nBeispiel: {example}", "Usage: {usage}\nExample: {example}"),
-    "usage_reason": (
-        "{reason}\nAufruf: {usage}\nBeispiel: {example}",
-        "{reason}\nUsage: {usage}\nExample: {example}",
-    ),
-    "not_found": (
-        "„{text}“ habe ich nicht gefunden.",
-        "I could not find “{text}”.",
-    ),
-    "not_found_suggest": (
-        "„{text}“ habe ich nicht gefunden. Ähnlich: {suggestions}",
-        "I could not find “{text}”. Similar: {suggestions}",
-    ),
-    "ambiguous": (
-        "„{text}“ passt auf mehrere. Bitte mit der Nummer antworten:",
-        "“{text}” matches several. Please reply with the number:",
-    ),
-    "ambiguous_more": (
-        "… und {n} weitere — genauer eingrenzen",
-        "… and {n} more — be more specific",
-    ),
-    "pick_invalid": (
-        "Bitte eine Zahl von 1 bis {n} senden.",
-        "Please send a number from 1 to {n}.",
-    ),
-    "internal_error": (
-        "Entschuldigung, da ist etwas schiefgegangen (Fehler-ID {error_id}). "
-        "Es wurde nichts geändert.",
-        "Sorry, something went wrong (error id {error_id}). Nothing was changed.",
-    ),
-    "conflict": (
-        "{measure} wurde geändert, seit diese Nachricht sie gezeigt hat (Version {shown} → "
-        "{current}). Es wurde nichts geändert:",
-        "{measure} has changed since this message showed it (version {shown} → {current}). "
-        "Nothing was changed:",
-    ),
-    "more_lines": ("… und {n} weitere: {command}", "… and {n} more: {command}"),
-}
-
-
-def t(lang: Language, key: str, **values: object) -> str:
-    german, english = MESSAGES[key]
-    return (german if lang == "de" else english).format(**values)
+def days(n: int, lang: str) -> str:
+    """`1 Tag`, `14 Tage`; `1 day`, `14 days`."""
+    return plural(lang, "common.days", n)

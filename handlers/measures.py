@@ -92,29 +92,26 @@ def _date_option(ctx: Context, token: Token, args: Args | None = None) -> date:
     if value is None:
         value = parse_date(token.text, ctx.today)
     if value is None:
-        raise UsageError(
-            ctx.de_en(
-                f"„{token.text}“ ist kein Datum, das ich verstehe.",
-                f"“{token.text}” is not a date I understand.",
-            )
-        )
+        raise UsageError(ctx.t("common.not_a_date", text=token.text))
     return value
 
 
-def _status_word_en(status: MeasureStatus) -> str:
-    """The English status word as typed in a command (`in_progress`, `at_risk`)."""
-    return {MeasureStatus.IN_PROGRESS: "in_progress", MeasureStatus.AT_RISK: "at_risk"}.get(
-        status, status_name(status, "en")
-    )
+# A status as it is typed in a command (`laufend`, `in_progress`), for the examples of a refusal.
+_STATUS_TYPED = {
+    MeasureStatus.PLANNED: "status_typed.planned",
+    MeasureStatus.IN_PROGRESS: "status_typed.in_progress",
+    MeasureStatus.DELAYED: "status_typed.delayed",
+    MeasureStatus.AT_RISK: "status_typed.at_risk",
+    MeasureStatus.DONE: "status_typed.done",
+    MeasureStatus.CANCELLED: "status_typed.cancelled",
+}
 
 
 def deadline_option(ctx: Context, token: Token, args: Args | None = None) -> date:
     """`frist:` as `neu`, `frist` and `beschluss` read it: a date, and not in the past."""
     value = _date_option(ctx, token, args)
     if value < ctx.today:
-        raise UsageError(
-            ctx.de_en("Die Frist liegt in der Vergangenheit.", "The deadline is in the past.")
-        )
+        raise UsageError(ctx.t("measures.deadline_in_past"))
     return value
 
 
@@ -171,15 +168,7 @@ def _check_scope(ctx: Context, measure: Measure, *, lead_only: bool, what: str) 
     )
     if participates and not lead_only:
         return
-    roles = (
-        ctx.de_en(
-            "koordination oder das federführende Ressort", "koordination or the lead department"
-        )
-        if lead_only
-        else ctx.de_en(
-            "koordination oder beteiligte Ressorts", "koordination or participating departments"
-        )
-    )
+    roles = ctx.t("measures.roles_lead") if lead_only else ctx.t("measures.roles_participating")
     department = person.department.key if person.department else "–"
     raise Refused(
         t(
@@ -202,24 +191,14 @@ def _involve_responsible(ctx: Context, measure: Measure, person: Person) -> str 
     name = person_name(ctx.session, person)
     what = measure.ref if measure.id is not None else f"„{measure.title}“"
     if person.role is Role.READ:
-        raise Refused(
-            ctx.de_en(
-                f"{name} hat die Rolle lesen und kann zu {what} nicht melden; "
-                "verantwortlich sein kann, wer melden darf (koordination oder ressort).",
-                f"{name} has the role lesen (read only) and cannot report on {what}; "
-                "the responsible person must be able to report (koordination or ressort).",
-            )
-        )
+        raise Refused(ctx.t("measures.responsible_reads_only", name=name, what=what))
     department = person.department
     if person.role is not Role.DEPARTMENT or department is None:
         return None
     if department is measure.lead_department or department in measure.participants:
         return None
     measure.participants.append(department)
-    return ctx.de_en(
-        f"{department.label} ist jetzt beteiligt, damit {name} melden kann.",
-        f"{department.label} now takes part, so that {name} can report.",
-    )
+    return ctx.t("measures.responsible_brings_department", department=department.label, name=name)
 
 
 def _snapshot(measure: Measure) -> dict[str, Any]:
@@ -249,10 +228,10 @@ def new_measure(ctx: Context, args: Args) -> Reply:
     ctx.take_option_words(args, _NEW_REFERENCES, lists=("participants",))
     ctx.refuse_stray_words(args)
     if not args.words:
-        raise UsageError(ctx.de_en("Der Titel fehlt.", "The title is missing."))
+        raise UsageError(ctx.t("common.title_missing"))
     title, _s, _e = _span(args.words)
     if len(title) < 3:
-        raise UsageError(ctx.de_en("Der Titel ist zu kurz.", "The title is too short."))
+        raise UsageError(ctx.t("common.title_too_short"))
     options = args.options
     department: Department | None = None
     if "department" in options:
@@ -261,12 +240,7 @@ def new_measure(ctx: Context, args: Args) -> Reply:
     elif ctx.room is not None and ctx.room.department is not None:
         department = ctx.room.department
     if department is None:
-        raise UsageError(
-            ctx.de_en(
-                "Welches Ressort ist federführend? ressort:<kürzel>",
-                "Which department leads? department:<key>",
-            )
-        )
+        raise UsageError(ctx.t("measures.lead_missing"))
     measure = Measure(
         title=title,
         lead_department=department,
@@ -308,12 +282,7 @@ def new_measure(ctx: Context, args: Args) -> Reply:
     if "interval" in options:
         interval = parse_interval(options["interval"].text)
         if interval is None:
-            raise UsageError(
-                ctx.de_en(
-                    "Intervall: monatlich, quartalsweise, halbjährlich, jährlich oder „6 Wochen“.",
-                    "Interval: monthly, quarterly, half-yearly, yearly or “6 weeks”.",
-                )
-            )
+            raise UsageError(ctx.t("common.interval_unknown"))
         measure.evaluation_interval = interval
     if "description" in options:
         measure.description = options["description"].text
@@ -331,25 +300,13 @@ def new_measure(ctx: Context, args: Args) -> Reply:
     )
     lines = [measure_line(measure, ctx.today, ctx.lang)]
     if created_area and measure.planning_area is not None:
-        lines.append(
-            ctx.de_en(
-                f"Neuer Planungsraum „{measure.planning_area.name}“ angelegt.",
-                f"New planning area “{measure.planning_area.name}” created.",
-            )
-        )
+        lines.append(ctx.t("measures.area_created", area=measure.planning_area.name))
     if involved is not None:
         lines.append(involved)
     if measure.responsible is not None:
         _notify_assignee(ctx, measure, measure.responsible)
-        lines.append(
-            ctx.de_en(
-                f"{measure.responsible.name} wird benachrichtigt.",
-                f"{measure.responsible.name} will be notified.",
-            )
-        )
-    reply = Reply.text(
-        *lines, heading=ctx.de_en(f"Angelegt: {measure.ref}", f"Created: {measure.ref}")
-    )
+        lines.append(ctx.t("measures.responsible_notified", responsible=measure.responsible.name))
+    reply = Reply.text(*lines, heading=ctx.t("measures.created_heading", measure=measure.ref))
     reply.subject = ShownVersion(measure.id, measure.version)
     return reply
 
@@ -393,10 +350,7 @@ def assign(ctx: Context, args: Args) -> Reply:
         assert person is not None
         if measure.responsible_id == person.id:
             return Reply.text(
-                ctx.de_en(
-                    f"{person.name} ist bereits verantwortlich für {measure.ref}.",
-                    f"{person.name} is already responsible for {measure.ref}.",
-                )
+                ctx.t("measures.responsible_already", person=person.name, measure=measure.ref)
             )
         involved = _involve_responsible(ctx, measure, person)
         measure.responsible = person
@@ -406,10 +360,7 @@ def assign(ctx: Context, args: Args) -> Reply:
         assert department is not None
         if measure.lead_department_id == department.id:
             return Reply.text(
-                ctx.de_en(
-                    f"{department.label} ist bereits federführend für {measure.ref}.",
-                    f"{department.label} already leads {measure.ref}.",
-                )
+                ctx.t("measures.lead_already", department=department.label, measure=measure.ref)
             )
         if department in measure.participants:
             measure.participants.remove(department)
@@ -432,42 +383,38 @@ def assign(ctx: Context, args: Args) -> Reply:
     if target.kind is Kind.PERSON:
         assert measure.responsible is not None
         _notify_assignee(ctx, measure, measure.responsible)
-        notice = ctx.de_en("Benachrichtigung ist unterwegs.", "A notice is on its way.")
+        notice = ctx.t("measures.notice_on_its_way")
     else:
         notice = {
-            "room": ctx.de_en("Benachrichtigung ist unterwegs.", "A notice is on its way."),
-            "coordination": ctx.de_en(
-                "Das Ressort hat keinen eigenen Raum: die Benachrichtigung geht an den "
-                "Koordinationsraum.",
-                "The department has no room of its own: the notice goes to the coordination room.",
-            ),
-            None: ctx.de_en(
-                "Keine Benachrichtigung: weder das Ressort noch die Koordination hat einen "
-                "verknüpften Raum.",
-                "No notice: neither the department nor the coordination has a linked room.",
-            ),
+            "room": ctx.t("measures.notice_on_its_way"),
+            "coordination": ctx.t("measures.notice_to_coordination"),
+            None: ctx.t("measures.notice_nowhere"),
         }[_notify_department(ctx, measure, measure.lead_department)]
     lines = [measure_line(measure, ctx.today, ctx.lang), *([involved] if involved else []), notice]
     reply = Reply.text(
-        *lines, heading=ctx.de_en(f"{measure.ref} → {assignee}", f"{measure.ref} → {assignee}")
+        *lines, heading=ctx.t("measures.assigned_heading", measure=measure.ref, assignee=assignee)
     )
     reply.subject = ShownVersion(measure.id, measure.version)
     return reply
 
 
-def _assignment_text(ctx: Context, measure: Measure, lang: str) -> str:
+def _assignment_text(
+    ctx: Context, measure: Measure, lang: str, department: Department | None = None
+) -> str:
+    """The notice to the new responsible person, or to the new lead department's room."""
     language: Language = "en" if lang == "en" else "de"
     by = ctx.person.name if ctx.person else ctx.incoming.sender_address
     line = measure_line(measure, ctx.today, language)
-    if language == "de":
-        return (
-            f"📌 Ihnen wurde {measure.ref} zugewiesen (von {by}):\n{line}\n"
-            f"Bericht mit: melden {measure.ref} <status> <NN%> <notiz>"
+    if department is not None:
+        return t(
+            language,
+            "measures.assigned_department_notice",
+            department=department.label,
+            measure=measure.ref,
+            by=by,
+            line=line,
         )
-    return (
-        f"📌 You were assigned {measure.ref} (by {by}):\n{line}\n"
-        f"Report with: update {measure.ref} <status> <NN%> <note>"
-    )
+    return t(language, "measures.assigned_notice", measure=measure.ref, by=by, line=line)
 
 
 def _notify_assignee(ctx: Context, measure: Measure, person: Person) -> bool:
@@ -518,9 +465,7 @@ def _notify_department(ctx: Context, measure: Measure, department: Department) -
             kind="assignment",
             room_link_id=room.id,
             measure_id=measure.id,
-            text=_assignment_text(ctx, measure, lang)
-            .replace("Ihnen wurde", f"{department.label} wurde")
-            .replace("You were", f"{department.label} was"),
+            text=_assignment_text(ctx, measure, lang, department),
             due_at=ctx.now,
             created_at=ctx.now,
             measure_version=measure.version,
@@ -554,12 +499,7 @@ def report(ctx: Context, args: Args) -> Reply:
     new_status, progress, used = read_status_and_progress(ctx, args.words[1:])
     note = _note(ctx, args.words[1 + used :])
     if new_status is None and progress is None and note is None:
-        raise UsageError(
-            ctx.de_en(
-                "Bitte Status, Fortschritt oder eine Notiz angeben.",
-                "Please give a status, progress or a note.",
-            )
-        )
+        raise UsageError(ctx.t("measures.report_empty"))
     return _apply_report(ctx, match.id, new_status, progress, note, action="report")
 
 
@@ -589,12 +529,7 @@ def read_status_and_progress(
             typed, used = f"{typed} %", used + 1  # "70 %", typed with a space
         percent = _PERCENT.match(word)
         if percent is None or int(percent.group(1)) > 100:
-            raise UsageError(
-                ctx.de_en(
-                    f"„{typed}“ ist kein Fortschritt: eine ganze Zahl von 0 bis 100, z. B. 70%.",
-                    f"“{typed}” is not a progress: a whole number from 0 to 100, e.g. 70%.",
-                )
-            )
+            raise UsageError(ctx.t("measures.progress_invalid", typed=typed))
         progress = int(percent.group(1))
     return new_status, progress, used
 
@@ -622,20 +557,14 @@ def _apply_report(
         ctx,
         measure,
         lead_only=done_now,
-        what=ctx.de_en(f"„erledigt“ für {measure.ref}", f"“done” for {measure.ref}")
+        what=ctx.t("measures.scope_done", measure=measure.ref)
         if done_now
-        else ctx.de_en(f"Bericht zu {measure.ref}", f"Report on {measure.ref}"),
+        else ctx.t("measures.scope_report", measure=measure.ref),
     )
     _check_version(ctx, measure)
     if action == "done" and measure.status is MeasureStatus.DONE:
         # A second „erledigt“ (a double tap on the button) changes nothing.
-        return Reply.text(
-            ctx.de_en(
-                f"{measure.ref} ist bereits erledigt. Eine Notiz dazu: melden {measure.ref} "
-                "<notiz>",
-                f"{measure.ref} is already done. To add a note: update {measure.ref} <note>",
-            )
-        )
+        return Reply.text(ctx.t("measures.done_already", measure=measure.ref))
     if (
         measure.status is MeasureStatus.DONE
         and new_status is not None
@@ -645,21 +574,18 @@ def _apply_report(
     ):
         # Reopened at 100 % it would read "laufend, 100 %": ask how far it really is.
         raise Refused(
-            ctx.de_en(
-                f"{measure.ref} war erledigt (100 %); zum Wiederaufnehmen bitte auch den "
-                f"Fortschritt angeben, z. B. melden {measure.ref} "
-                f"{status_name(new_status, 'de')} 80%.",
-                f"{measure.ref} was done (100 %); to reopen it please give the progress too, "
-                f"e.g. update {measure.ref} {_status_word_en(new_status)} 80%.",
+            ctx.t(
+                "measures.reopen_needs_progress",
+                measure=measure.ref,
+                status=ctx.t(_STATUS_TYPED[new_status]),
             )
         )
     if measure.status.is_closed and new_status is None and progress is not None:
         raise Refused(
-            ctx.de_en(
-                f"{measure.ref} ist {status_name(measure.status, 'de')}; "
-                f"zum Wiederaufnehmen einen Status angeben, z. B. melden {measure.ref} laufend.",
-                f"{measure.ref} is {status_name(measure.status, 'en')}; to reopen it give a "
-                f"status, e.g. update {measure.ref} in_progress.",
+            ctx.t(
+                "measures.reopen_needs_status",
+                measure=measure.ref,
+                status=status_name(measure.status, ctx.lang),
             )
         )
     before = _snapshot(measure)
@@ -701,21 +627,16 @@ def _apply_report(
         version=measure.version,
     )
     heading = (
-        ctx.de_en(f"Erledigt: {measure.ref} ✅", f"Done: {measure.ref} ✅")
+        ctx.t("measures.done_heading", measure=measure.ref)
         if measure.status is MeasureStatus.DONE and old_status is not MeasureStatus.DONE
-        else ctx.de_en(f"Bericht zu {measure.ref} gespeichert", f"Report on {measure.ref} saved")
+        else ctx.t("measures.report_heading", measure=measure.ref)
     )
     lines = [measure_line(measure, ctx.today, ctx.lang)]
     if measure.progress < old_progress:
         # A drop is applied, and said, so that a typo (40 for 80) is seen at once.
-        lines.append(
-            ctx.de_en(
-                f"Fortschritt {old_progress} % → {measure.progress} %",
-                f"Progress {old_progress} % → {measure.progress} %",
-            )
-        )
+        lines.append(ctx.t("measures.progress_dropped", old=old_progress, new=measure.progress))
     if note:
-        lines.append(ctx.de_en(f"„{note}“", f"“{note}”"))
+        lines.append(ctx.t("common.quoted", note=note))
     reply = Reply.text(*lines, heading=heading)
     reply.subject = ShownVersion(measure.id, measure.version)
     return reply
@@ -731,34 +652,21 @@ def deadline(ctx: Context, args: Args) -> Reply:
     rest = args.words[1:]
     found = take_date([w.text for w in rest], ctx.today)
     if found is None:
-        raise UsageError(
-            ctx.de_en(
-                f"„{rest[0].text}“ ist kein Datum, das ich verstehe.",
-                f"“{rest[0].text}” is not a date I understand.",
-            )
-        )
+        raise UsageError(ctx.t("common.not_a_date", text=rest[0].text))
     new_deadline, used = found
     reason = " ".join(w.text for w in rest[used:]).strip()
     if not reason:
-        raise UsageError(
-            ctx.de_en(
-                "Bitte eine Begründung angeben — sie steht im Verlauf.",
-                "Please give a reason — it goes into the history.",
-            )
-        )
+        raise UsageError(ctx.t("measures.deadline_needs_reason"))
     if new_deadline < ctx.today:
-        raise UsageError(
-            ctx.de_en(
-                "Die neue Frist liegt in der Vergangenheit.", "The new deadline is in the past."
-            )
-        )
+        raise UsageError(ctx.t("measures.new_deadline_in_past"))
     measure = _lock_measure(ctx, match.id)
     _check_version(ctx, measure)
     if measure.deadline == new_deadline:
         return Reply.text(
-            ctx.de_en(
-                f"{measure.ref} hat bereits die Frist {fmt_date(new_deadline, 'de')}.",
-                f"{measure.ref} already has the deadline {fmt_date(new_deadline, 'en')}.",
+            ctx.t(
+                "measures.deadline_unchanged",
+                measure=measure.ref,
+                date=fmt_date(new_deadline, ctx.lang),
             )
         )
     before = _snapshot(measure)
@@ -774,7 +682,7 @@ def deadline(ctx: Context, args: Args) -> Reply:
         after=_snapshot(measure) | {"reason": reason},
         version=measure.version,
     )
-    heading = ctx.de_en(f"Neue Frist für {measure.ref}", f"New deadline for {measure.ref}")
+    heading = ctx.t("measures.deadline_heading", measure=measure.ref)
     reply = Reply.text(
         f"{fmt_date(old, ctx.lang)} → {fmt_date(new_deadline, ctx.lang)} ({reason})",
         measure_line(measure, ctx.today, ctx.lang),
@@ -825,19 +733,14 @@ def edit(ctx: Context, args: Args) -> Reply:
         raise UsageError()
     options = args.options
     elsewhere = {
-        "deadline": ctx.de_en("frist <maßnahme> <datum> <begründung>", "deadline …"),
-        "department": ctx.de_en("zuweisen <maßnahme> an <ressort>", "assign … to <department>"),
-        "responsible": ctx.de_en("zuweisen <maßnahme> an <person>", "assign … to <person>"),
-        "status": ctx.de_en("melden <maßnahme> <status> <NN%>", "update <measure> <status> <NN%>"),
+        "deadline": ctx.t("measures.edit_deadline_command"),
+        "department": ctx.t("measures.edit_department_command"),
+        "responsible": ctx.t("measures.edit_responsible_command"),
+        "status": ctx.t("measures.edit_status_command"),
     }
     for key, command in elsewhere.items():
         if key in options:
-            raise UsageError(
-                ctx.de_en(
-                    f"Das ändert ein eigener Befehl: {command}",
-                    f"That has its own command: {command}",
-                )
-            )
+            raise UsageError(ctx.t("measures.edit_elsewhere", command=command))
     ctx.take_option_words(
         args,
         {"goal": [Kind.GOAL], "area": [Kind.AREA], "participants": [Kind.DEPARTMENT]},
@@ -845,21 +748,16 @@ def edit(ctx: Context, args: Args) -> Reply:
     )
     if len(args.words) > 1:
         extra = " ".join(w.text for w in args.words[1:])
-        raise UsageError(
-            ctx.de_en(
-                f'„{extra}“: bitte als Feld angeben, z. B. titel:"…".',
-                f'“{extra}”: please give it as a field, e.g. title:"…".',
-            )
-        )
+        raise UsageError(ctx.t("measures.edit_stray_words", extra=extra))
     if not options:
-        raise UsageError(ctx.de_en("Was soll sich ändern?", "What should change?"))
+        raise UsageError(ctx.t("measures.edit_nothing"))
     match = _resolve_token(ctx, args.words[0], [Kind.MEASURE])
     # References and values first, so that a bad one leaves the measure as it was.
     changes: dict[str, Any] = {}
     if "title" in options:
         title = " ".join(options["title"].text.split())
         if len(title) < 3:
-            raise UsageError(ctx.de_en("Der Titel ist zu kurz.", "The title is too short."))
+            raise UsageError(ctx.t("common.title_too_short"))
         changes["title"] = title
     if "description" in options:
         text = options["description"].text.strip()
@@ -879,12 +777,7 @@ def edit(ctx: Context, args: Args) -> Reply:
     if "interval" in options:
         interval = parse_interval(options["interval"].text)
         if interval is None:
-            raise UsageError(
-                ctx.de_en(
-                    "Intervall: monatlich, quartalsweise, halbjährlich, jährlich oder „6 Wochen“.",
-                    "Interval: monthly, quarterly, half-yearly, yearly or “6 weeks”.",
-                )
-            )
+            raise UsageError(ctx.t("common.interval_unknown"))
         changes["interval"] = interval
     if "start" in options:
         token = options["start"]
@@ -931,12 +824,7 @@ def edit(ctx: Context, args: Args) -> Reply:
     after = _edit_snapshot(measure)
     changed = [key for key in after if after[key] != before[key]]
     if not changed:
-        return Reply.text(
-            ctx.de_en(
-                f"{measure.ref} ist schon so; nichts geändert.",
-                f"{measure.ref} is like that already; nothing changed.",
-            )
-        )
+        return Reply.text(ctx.t("measures.edit_unchanged", measure=measure.ref))
     _bump(measure)
     ctx.session.flush()
     ctx.audit(
@@ -948,31 +836,24 @@ def edit(ctx: Context, args: Args) -> Reply:
         version=measure.version,
     )
     for key in changed:
-        label = _EDIT_LABELS[key][0 if ctx.lang == "de" else 1]
+        label = ctx.t(_EDIT_LABELS[key])
         lines.append(f"{label}: {_shown(ctx, key, before[key])} → {_shown(ctx, key, after[key])}")
     if created_area is not None:
-        lines.append(
-            ctx.de_en(
-                f"Neuer Planungsraum „{created_area}“ angelegt.",
-                f"New planning area “{created_area}” created.",
-            )
-        )
+        lines.append(ctx.t("measures.area_created", area=created_area))
     lines.append(measure_line(measure, ctx.today, ctx.lang))
-    reply = Reply.text(
-        *lines, heading=ctx.de_en(f"Geändert: {measure.ref}", f"Changed: {measure.ref}")
-    )
+    reply = Reply.text(*lines, heading=ctx.t("measures.edited_heading", measure=measure.ref))
     reply.subject = ShownVersion(measure.id, measure.version)
     return reply
 
 
 _EDIT_LABELS = {
-    "title": ("Titel", "Title"),
-    "description": ("Beschreibung", "Description"),
-    "goal": ("Ziel", "Goal"),
-    "planning_area": ("Planungsraum", "Planning area"),
-    "evaluation_interval": ("Intervall", "Interval"),
-    "start": ("Beginn", "Start"),
-    "participants": ("Beteiligt", "Participating"),
+    "title": "measures.edit_label_title",
+    "description": "measures.edit_label_description",
+    "goal": "measures.edit_label_goal",
+    "planning_area": "measures.edit_label_planning_area",
+    "evaluation_interval": "measures.edit_label_evaluation_interval",
+    "start": "measures.edit_label_start",
+    "participants": "measures.edit_label_participants",
 }
 
 

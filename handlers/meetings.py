@@ -15,7 +15,7 @@ from handlers.args import Args, Token, split_list
 from handlers.context import Context, Refused, UsageError
 from handlers.core import Block, Language, Reply
 from handlers.dates import take_date
-from handlers.i18n import STATUS_WORDS, fmt_date, fmt_number, status_name
+from handlers.i18n import STATUS_WORDS, fmt_date, fmt_number, status_name, t
 from handlers.measures import deadline_option
 from handlers.ports import ReminderRules
 from handlers.views import LIST_LIMIT, measure_line
@@ -62,16 +62,21 @@ TROUBLED = (MeasureStatus.AT_RISK, MeasureStatus.DELAYED)
 # Without a next meeting of the same body, "due before the next meeting" looks this far.
 NEXT_MEETING_FALLBACK = timedelta(weeks=6)
 _TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?(?:\s*uhr)?$", re.IGNORECASE)
-_WEEKDAYS = {
-    "de": ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"),
-    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-}
+_WEEKDAYS = (
+    "weekdays.mon",
+    "weekdays.tue",
+    "weekdays.wed",
+    "weekdays.thu",
+    "weekdays.fri",
+    "weekdays.sat",
+    "weekdays.sun",
+)
 
 
 def when(moment: datetime, rules: ReminderRules, lang: Language) -> str:
     """`Mi 09.12.2026 10:00` / `Wed 2026-12-09 10:00` in the municipality's time."""
     local = moment.astimezone(rules.zone)
-    return f"{_WEEKDAYS[lang][local.weekday()]} {fmt_date(local.date(), lang)} {local:%H:%M}"
+    return f"{t(lang, _WEEKDAYS[local.weekday()])} {fmt_date(local.date(), lang)} {local:%H:%M}"
 
 
 def decision_refs(meeting: Meeting) -> dict[int, str]:
@@ -84,11 +89,15 @@ def decision_refs(meeting: Meeting) -> dict[int, str]:
 
 @dataclass
 class _Category:
-    label: tuple[str, str]
+    label: str  # the catalogue key; `{date}` is the category's date, if any
     where: ColumnElement[bool]
     order: tuple[Any, ...]
     counts: dict[int, int] = field(default_factory=dict)
     top: dict[int, list[Measure]] = field(default_factory=lambda: defaultdict(list))
+    day: date | None = None
+
+    def name(self, lang: Language) -> str:
+        return t(lang, self.label, date=fmt_date(self.day, lang))
 
 
 def next_meeting_day(session: Session, meeting: Meeting, rules: ReminderRules) -> date:
@@ -120,24 +129,25 @@ def agenda_categories(today: date, horizon: date) -> list[_Category]:
     stale = Measure.evaluation_due_on < today
     open_ = Measure.status.in_(OPEN_STATUSES)
     return [
-        _Category(("Überfällig", "Overdue"), open_ & overdue, (Measure.deadline, Measure.id)),
+        _Category("meetings.category_overdue", open_ & overdue, (Measure.deadline, Measure.id)),
         _Category(
-            ("Gefährdet oder verzögert", "At risk or delayed"),
+            "meetings.category_troubled",
             troubled & or_(Measure.deadline.is_(None), ~overdue),
             (Measure.status, Measure.deadline, Measure.id),
         ),
         _Category(
-            ("Bericht überfällig", "Report overdue"),
+            "meetings.category_stale",
             open_ & stale & ~troubled & or_(Measure.deadline.is_(None), ~overdue),
             (Measure.evaluation_due_on, Measure.id),
         ),
         _Category(
-            (f"Fällig bis {fmt_date(horizon, 'de')}", f"Due by {fmt_date(horizon, 'en')}"),
+            "meetings.category_due",
             open_
             & Measure.deadline.between(today, horizon)
             & ~troubled
             & or_(Measure.evaluation_due_on.is_(None), ~stale),
             (Measure.deadline, Measure.id),
+            day=horizon,
         ),
     ]
 
@@ -178,16 +188,15 @@ def _fill(session: Session, category: _Category, departments: list[int]) -> None
 
 def _stale_suffix(measure: Measure, lang: Language) -> str:
     if measure.last_report_at is None:
-        return " · " + ("noch kein Bericht" if lang == "de" else "no report yet")
-    last = fmt_date(measure.last_report_at.date(), lang)
-    return " · " + (f"letzter Bericht {last}" if lang == "de" else f"last report {last}")
+        return " · " + t(lang, "common.no_report_yet")
+    return " · " + t(lang, "common.last_report", date=fmt_date(measure.last_report_at.date(), lang))
 
 
 def _indicator_line(indicator: Indicator, latest: IndicatorValue, lang: Language) -> str:
     target = ""
     if indicator.target_value is not None:
         value = fmt_number(indicator.target_value, lang)
-        target = f", Ziel {value}" if lang == "de" else f", target {value}"
+        target = t(lang, "views.indicator_target", value=value)
         if indicator.target_date is not None:
             target += f" ({indicator.target_date.year})"
     return (
@@ -242,9 +251,6 @@ def agenda_blocks(
     department overdue, at risk or delayed, stale and soon-due measures, then off-target
     indicators."""
 
-    def de_en(german: str, english: str) -> str:
-        return german if lang == "de" else english
-
     horizon = next_meeting_day(session, meeting, rules)
     expected = [d.id for d in meeting.departments]
     query = select(Department).order_by(Department.key)
@@ -260,13 +266,17 @@ def agenda_blocks(
     if meeting.body and meeting.body not in meeting.title:
         header.insert(0, meeting.body)
     if expected:
-        header.append(de_en("Ressorts: ", "Departments: ") + ", ".join(d.key for d in departments))
+        header.append(
+            t(lang, "meetings.departments", departments=", ".join(d.key for d in departments))
+        )
     blocks = [
         Block(
             tuple(header),
-            de_en(
-                f"📋 Tagesordnung {meeting.ref} — {when(meeting.starts_at, rules, lang)}",
-                f"📋 Agenda {meeting.ref} — {when(meeting.starts_at, rules, lang)}",
+            t(
+                lang,
+                "meetings.agenda_heading",
+                meeting=meeting.ref,
+                starts_at=when(meeting.starts_at, rules, lang),
             ),
         )
     ]
@@ -277,12 +287,13 @@ def agenda_blocks(
         decided = [decision_line(d, refs[d.id], lang) for d in previous.decisions]
         blocks.append(
             Block(
-                tuple(decided or [de_en("keine Beschlüsse", "no decisions")]),
-                de_en(
-                    f"TOP {item} Beschlüsse der letzten Sitzung ({previous.ref}, "
-                    f"{fmt_date(previous.starts_at.astimezone(rules.zone).date(), lang)})",
-                    f"Item {item} Decisions of the last meeting ({previous.ref}, "
-                    f"{fmt_date(previous.starts_at.astimezone(rules.zone).date(), lang)})",
+                tuple(decided or [t(lang, "meetings.agenda_no_decisions")]),
+                t(
+                    lang,
+                    "meetings.agenda_previous_decisions",
+                    item=item,
+                    previous=previous.ref,
+                    date=fmt_date(previous.starts_at.astimezone(rules.zone).date(), lang),
                 ),
             )
         )
@@ -293,8 +304,7 @@ def agenda_blocks(
             total = category.counts.get(department.id, 0)
             if not total:
                 continue
-            label = category.label[0 if lang == "de" else 1]
-            lines.append(f"{label} ({total}):")
+            lines.append(f"{category.name(lang)} ({total}):")
             for measure in category.top[department.id]:
                 line = measure_line(measure, today, lang, lead=False)
                 if category is categories[2]:
@@ -304,18 +314,16 @@ def agenda_blocks(
                 lines.append(line)
             if total > LIST_LIMIT:
                 more = total - LIST_LIMIT
-                lines.append(
-                    de_en(
-                        f"… und {more} weitere: status {department.key}",
-                        f"… and {more} more: status {department.key}",
-                    )
-                )
+                lines.append(t(lang, "meetings.agenda_more", n=more, department=department.key))
         if not lines and not expected:
             continue  # all departments: only those with something to discuss
         if not lines:
-            lines.append(de_en("✔️ nichts Auffälliges", "✔️ nothing to discuss"))
+            lines.append(t(lang, "meetings.agenda_nothing"))
         blocks.append(
-            Block(tuple(lines), de_en(f"TOP {item} ", f"Item {item} ") + department.label)
+            Block(
+                tuple(lines),
+                t(lang, "meetings.agenda_item", item=item, department=department.label),
+            )
         )
         item += 1
     indicators = off_target_indicators(session, ids if expected else None)
@@ -323,10 +331,7 @@ def agenda_blocks(
         blocks.append(
             Block(
                 tuple(_indicator_line(i, v, lang) for i, v in indicators),
-                de_en(
-                    f"TOP {item} Kennzahlen außerhalb des Ziels",
-                    f"Item {item} Indicators off target",
-                ),
+                t(lang, "meetings.agenda_indicators", item=item),
             )
         )
     return blocks
@@ -334,9 +339,7 @@ def agenda_blocks(
 
 def decision_line(decision: Decision, ref: str, lang: Language) -> str:
     done = decision.follow_up is FollowUp.DONE
-    state = (
-        ("umgesetzt" if lang == "de" else "done") if done else ("offen" if lang == "de" else "open")
-    )
+    state = t(lang, "meetings.decision_done_state" if done else "meetings.decision_open_state")
     refs = [m.ref for m in decision.measures] + [g.ref for g in decision.goals]
     about = f" ({', '.join(refs)})" if refs else ""
     return f"{'✅' if done else '⏳'} {ref} {decision.text} — {state}{about}"
@@ -376,11 +379,11 @@ def _next_meeting(ctx: Context) -> Meeting | None:
 
 def _room_name(ctx: Context, room: RoomLink | None) -> str:
     if room is None:
-        return ctx.de_en("Koordinationsraum", "coordination room")
+        return ctx.t("meetings.coordination_room")
     if room.department is not None:
         return room.department.label
     if room.is_coordination:
-        return ctx.de_en("Koordinationsraum", "coordination room")
+        return ctx.t("meetings.coordination_room")
     return room.address
 
 
@@ -406,24 +409,22 @@ def meetings(ctx: Context, args: Args) -> Reply:
         for m in upcoming
     ]
     if not lines:
-        lines.append(
-            ctx.de_en(
-                'Keine Sitzung geplant. Planen mit: sitzung neu <datum> <zeit> "<titel>"',
-                'No meeting planned. Plan one with: meeting new <date> <time> "<title>"',
-            )
-        )
-    reply = Reply.text(*lines, heading=ctx.de_en("Nächste Sitzungen", "Next meetings"))
+        lines.append(ctx.t("meetings.none_planned"))
+    reply = Reply.text(*lines, heading=ctx.t("meetings.next_heading"))
     if last is not None:
         open_decisions = sum(d.follow_up is FollowUp.OPEN for d in last.decisions)
         reply.add(
-            f"{last.ref} {when(last.starts_at, rules, ctx.lang)} {last.title} — "
-            + ctx.de_en(
-                f"{len(last.decisions)} Beschlüsse, {open_decisions} offen",
-                f"{len(last.decisions)} decisions, {open_decisions} open",
+            ctx.t(
+                "meetings.last_meeting",
+                n=len(last.decisions),
+                meeting=last.ref,
+                when=when(last.starts_at, rules, ctx.lang),
+                title=last.title,
+                open=open_decisions,
             ),
-            heading=ctx.de_en("Letzte Sitzung", "Last meeting"),
+            heading=ctx.t("meetings.last_heading"),
         )
-    reply.add(ctx.de_en("Tagesordnung: agenda [sitzung]", "Agenda: agenda [meeting]"))
+    reply.add(ctx.t("meetings.agenda_hint"))
     return reply
 
 
@@ -435,21 +436,18 @@ def _reminder_plan(ctx: Context, meeting: Meeting, rules: ReminderRules) -> str:
     agenda = cal.working_days_before(day, rules.agenda_days)
     future = [d for d in asks if d >= ctx.today]
     asked = ", ".join(fmt_date(d, ctx.lang) for d in future) or "–"
-    return ctx.de_en(
-        f"Erinnerungen an die Ressorts: {asked}; Tagesordnung: {fmt_date(agenda, 'de')}",
-        f"Reminders to the departments: {asked}; agenda: {fmt_date(agenda, 'en')}",
-    )
+    return ctx.t("meetings.reminder_plan", asked=asked, agenda=fmt_date(agenda, ctx.lang))
 
 
 def _meeting_detail(ctx: Context, meeting: Meeting) -> Reply:
     rules = ctx.settings.rules
     lines = [meeting.title]
     if meeting.body:
-        lines.append(ctx.de_en("Gremium: ", "Body: ") + meeting.body)
-    lines.append(ctx.de_en("Raum: ", "Room: ") + _room_name(ctx, meeting.room))
+        lines.append(ctx.t("meetings.body", body=meeting.body))
+    lines.append(ctx.t("common.room", room=_room_name(ctx, meeting.room)))
     if meeting.departments:
         lines.append(
-            ctx.de_en("Ressorts: ", "Departments: ") + ", ".join(d.key for d in meeting.departments)
+            ctx.t("meetings.departments", departments=", ".join(d.key for d in meeting.departments))
         )
     if meeting.starts_at > ctx.now:
         lines.append(_reminder_plan(ctx, meeting, rules))
@@ -460,7 +458,7 @@ def _meeting_detail(ctx: Context, meeting: Meeting) -> Reply:
         refs = decision_refs(meeting)
         reply.add(
             *[decision_line(d, refs[d.id], ctx.lang) for d in meeting.decisions],
-            heading=ctx.de_en("Beschlüsse", "Decisions"),
+            heading=ctx.t("meetings.decisions_heading"),
         )
     return reply
 
@@ -479,19 +477,10 @@ def _take_when(ctx: Context, words: list[Token]) -> tuple[datetime, int]:
     """A date and a time at the start of `words`; returns the moment and the words used."""
     found = take_date([w.text for w in words], ctx.today)
     if found is None:
-        raise UsageError(
-            ctx.de_en(
-                f"„{words[0].text if words else ''}“ ist kein Datum, das ich verstehe.",
-                f"“{words[0].text if words else ''}” is not a date I understand.",
-            )
-        )
+        raise UsageError(ctx.t("common.not_a_date", text=words[0].text if words else ""))
     day, used = found
     if used >= len(words) or (at := _parse_time(words[used].text)) is None:
-        raise UsageError(
-            ctx.de_en(
-                "Bitte die Uhrzeit angeben, z. B. 10:00.", "Please give the time, e.g. 10:00."
-            )
-        )
+        raise UsageError(ctx.t("meetings.time_missing"))
     used += 1
     if used < len(words) and words[used].text.casefold() in ("uhr", "h"):
         used += 1
@@ -512,12 +501,7 @@ def _meeting_room(ctx: Context, token: Token) -> RoomLink:
         select(RoomLink).where(RoomLink.department_id == match.id).order_by(RoomLink.id).limit(1)
     ).scalar()
     if room is None:
-        raise Refused(
-            ctx.de_en(
-                f"{match.label} hat keinen verknüpften Raum; raum:hier nimmt diesen Raum.",
-                f"{match.label} has no linked room; room:here takes this room.",
-            )
-        )
+        raise Refused(ctx.t("meetings.department_has_no_room", department=match.label))
     return room
 
 
@@ -540,14 +524,12 @@ def new_meeting(ctx: Context, args: Args) -> Reply:
         raise UsageError()
     starts_at, used = _take_when(ctx, args.words)
     if starts_at <= ctx.now:
-        raise UsageError(
-            ctx.de_en("Die Sitzung liegt in der Vergangenheit.", "The meeting is in the past.")
-        )
+        raise UsageError(ctx.t("meetings.in_past"))
     title = " ".join(w.text for w in args.words[used:]).strip()
     if not title:
-        raise UsageError(ctx.de_en("Der Titel fehlt.", "The title is missing."))
+        raise UsageError(ctx.t("common.title_missing"))
     if len(title) < 3:
-        raise UsageError(ctx.de_en("Der Titel ist zu kurz.", "The title is too short."))
+        raise UsageError(ctx.t("common.title_too_short"))
     options = args.options
     meeting = Meeting(title=title, starts_at=starts_at, body=None)
     if "body" in options:
@@ -572,18 +554,19 @@ def new_meeting(ctx: Context, args: Args) -> Reply:
     rules = ctx.settings.rules
     lines = [
         title,
-        ctx.de_en("Raum: ", "Room: ") + _room_name(ctx, meeting.room),
+        ctx.t("common.room", room=_room_name(ctx, meeting.room)),
     ]
     if meeting.departments:
         lines.append(
-            ctx.de_en("Ressorts: ", "Departments: ") + ", ".join(d.key for d in meeting.departments)
+            ctx.t("meetings.departments", departments=", ".join(d.key for d in meeting.departments))
         )
     lines.append(_reminder_plan(ctx, meeting, rules))
     return Reply.text(
         *lines,
-        heading=ctx.de_en(
-            f"Geplant: {meeting.ref} {when(starts_at, rules, 'de')}",
-            f"Planned: {meeting.ref} {when(starts_at, rules, 'en')}",
+        heading=ctx.t(
+            "meetings.planned_heading",
+            meeting=meeting.ref,
+            starts_at=when(starts_at, rules, ctx.lang),
         ),
     )
 
@@ -600,9 +583,7 @@ def move_meeting(ctx: Context, args: Args) -> Reply:
     if used + 1 < len(args.words):
         raise UsageError()
     if starts_at <= ctx.now:
-        raise UsageError(
-            ctx.de_en("Der neue Termin liegt in der Vergangenheit.", "The new time is in the past.")
-        )
+        raise UsageError(ctx.t("meetings.moved_into_past"))
     before = meeting.starts_at
     meeting.starts_at = starts_at
     ctx.session.flush()
@@ -617,7 +598,7 @@ def move_meeting(ctx: Context, args: Args) -> Reply:
     return Reply.text(
         f"{when(before, rules, ctx.lang)} → {when(starts_at, rules, ctx.lang)}",
         _reminder_plan(ctx, meeting, rules),
-        heading=ctx.de_en(f"Verschoben: {meeting.ref}", f"Moved: {meeting.ref}"),
+        heading=ctx.t("meetings.moved_heading", meeting=meeting.ref),
     )
 
 
@@ -628,12 +609,7 @@ def agenda(ctx: Context, args: Args) -> Reply:
     """`agenda [sitzung]`: the generated agenda of the next (or the given) meeting."""
     meeting = _resolve_meeting(ctx, args.words) if args.words else _next_meeting(ctx)
     if meeting is None:
-        return Reply.text(
-            ctx.de_en(
-                'Keine Sitzung geplant. Planen mit: sitzung neu <datum> <zeit> "<titel>"',
-                'No meeting planned. Plan one with: meeting new <date> <time> "<title>"',
-            )
-        )
+        return Reply.text(ctx.t("meetings.none_planned"))
     rules = ctx.settings.rules
     return Reply(blocks=agenda_blocks(ctx.session, meeting, ctx.today, ctx.lang, rules))
 
@@ -670,7 +646,7 @@ def decision(ctx: Context, args: Args) -> Reply:
         split = next((i for i, w in enumerate(rest) if id_shape(w.text) is not None), len(rest))
         text, references = " ".join(w.text for w in rest[:split]), rest[split:]
     if len(text.strip()) < 3:
-        raise UsageError(ctx.de_en("Der Beschlusstext fehlt.", "The decision text is missing."))
+        raise UsageError(ctx.t("meetings.decision_text_missing"))
     measures: list[Measure] = []
     goals: list[Goal] = []
     for token in references:
@@ -713,21 +689,15 @@ def decision(ctx: Context, args: Args) -> Reply:
     lines = [f"⏳ {ref} {entry.text}"]
     if measures or goals:
         lines.append(
-            ctx.de_en("Betrifft: ", "Concerns: ")
-            + ", ".join([m.ref for m in measures] + [g.ref for g in goals])
+            ctx.t(
+                "meetings.concerns",
+                refs=", ".join([m.ref for m in measures] + [g.ref for g in goals]),
+            )
         )
     if changes:
-        lines.append(ctx.de_en("Änderungen: ", "Changes: ") + "; ".join(changes))
-    lines.append(
-        ctx.de_en(
-            f"Erscheint mit seinem Umsetzungsstand auf der nächsten Tagesordnung; "
-            f"umgesetzt: beschluss umgesetzt {ref}",
-            f"Shown with its follow-up state on the next agenda; done: decision done {ref}",
-        )
-    )
-    return Reply.text(
-        *lines, heading=ctx.de_en(f"Beschluss {meeting.ref}", f"Decision {meeting.ref}")
-    )
+        lines.append(ctx.t("meetings.changes", changes="; ".join(changes)))
+    lines.append(ctx.t("meetings.decision_follow_up", ref=ref))
+    return Reply.text(*lines, heading=ctx.t("meetings.decision_heading", meeting=meeting.ref))
 
 
 def _apply_decision_options(
@@ -737,21 +707,9 @@ def _apply_decision_options(
     changes: list[str] = []
     wanted = {k for k in ("deadline", "status", "interval") if k in options}
     if wanted and not measures:
-        raise UsageError(
-            ctx.de_en(
-                "frist:, status: und intervall: ändern Maßnahmen — bitte die Maßnahme nennen "
-                "(z. B. M-6).",
-                "deadline:, status: and interval: change measures — please name the measure "
-                "(e.g. M-6).",
-            )
-        )
+        raise UsageError(ctx.t("meetings.decision_needs_measure"))
     if "quality" in options and not goals:
-        raise UsageError(
-            ctx.de_en(
-                "qualitätsziel: ändert ein Ziel — bitte das Ziel nennen (z. B. Z-8).",
-                "quality: changes a goal — please name the goal (e.g. Z-8).",
-            )
-        )
+        raise UsageError(ctx.t("meetings.decision_needs_goal"))
     new_deadline = None
     if "deadline" in options:
         # The rules of `frist`: any date form of §2, and never in the past.
@@ -760,30 +718,23 @@ def _apply_decision_options(
     if "status" in options:
         new_status = STATUS_WORDS.get(options["status"].text.casefold())
         if new_status is None:
-            raise UsageError(
-                ctx.de_en(
-                    "Status: geplant, laufend, verzögert, gefährdet, erledigt, abgebrochen.",
-                    "Status: planned, in_progress, delayed, at_risk, done, cancelled.",
-                )
-            )
+            raise UsageError(ctx.t("meetings.status_unknown"))
     new_interval = None
     if "interval" in options:
         new_interval = parse_interval(options["interval"].text)
         if new_interval is None:
-            raise UsageError(
-                ctx.de_en(
-                    "Intervall: monatlich, quartalsweise, halbjährlich, jährlich oder „6 Wochen“.",
-                    "Interval: monthly, quarterly, half-yearly, yearly or “6 weeks”.",
-                )
-            )
-    reason = ctx.de_en(f"Beschluss {meeting.ref}", f"decision {meeting.ref}")
+            raise UsageError(ctx.t("common.interval_unknown"))
+    reason = ctx.t("meetings.decision_reason", meeting=meeting.ref)
     for measure in measures:
         before = _measure_snapshot(measure)
         parts: list[str] = []
         if new_deadline is not None and measure.deadline != new_deadline:
             parts.append(
-                ctx.de_en("Frist ", "deadline ")
-                + f"{fmt_date(measure.deadline, ctx.lang)} → {fmt_date(new_deadline, ctx.lang)}"
+                ctx.t(
+                    "meetings.change_deadline",
+                    old=fmt_date(measure.deadline, ctx.lang),
+                    new=fmt_date(new_deadline, ctx.lang),
+                )
             )
             measure.deadline = new_deadline
         if new_status is not None and measure.status is not new_status:
@@ -794,7 +745,7 @@ def _apply_decision_options(
             if new_status is MeasureStatus.DONE:
                 measure.progress = 100
         if new_interval is not None and measure.evaluation_interval != new_interval:
-            parts.append(ctx.de_en("Intervall ", "interval ") + new_interval)
+            parts.append(ctx.t("meetings.change_interval", interval=new_interval))
             measure.evaluation_interval = new_interval
         if not parts:
             continue
@@ -820,7 +771,7 @@ def _apply_decision_options(
                 before={"quality_target": before_text},
                 after={"quality_target": goal.quality_target, "reason": reason},
             )
-            changes.append(f"{goal.ref}: " + ctx.de_en("Qualitätsziel neu", "new quality target"))
+            changes.append(ctx.t("meetings.change_quality_target", goal=goal.ref))
     return changes
 
 
@@ -832,26 +783,20 @@ def decision_done(ctx: Context, args: Args) -> Reply:
     # The meeting's id as every id is read (look-alikes normalised), then the number.
     meeting_ref, _slash, number_text = clean_reference(text).rpartition("/")
     if id_shape(meeting_ref) is None or not number_text.isdigit():
-        raise UsageError(
-            ctx.de_en(
-                f"„{text}“ ist keine Beschlussnummer wie S-1/2.",
-                f"“{text}” is not a decision number like S-1/2.",
-            )
-        )
+        raise UsageError(ctx.t("meetings.not_a_decision_number", text=text))
     match = ctx.resolve(meeting_ref, [Kind.MEETING])
     meeting = _meeting(ctx, match.id)
     number = int(number_text)
     if not 1 <= number <= len(meeting.decisions):
         raise Refused(
-            ctx.de_en(
-                f"{meeting.ref} hat {len(meeting.decisions)} Beschlüsse.",
-                f"{meeting.ref} has {len(meeting.decisions)} decisions.",
+            ctx.t(
+                "meetings.decision_number_too_high", meeting=meeting.ref, n=len(meeting.decisions)
             )
         )
     entry = meeting.decisions[number - 1]
     ref = f"{meeting.ref}/{number}"
     if entry.follow_up is FollowUp.DONE:
-        return Reply.text(ctx.de_en(f"{ref} ist bereits umgesetzt.", f"{ref} is already done."))
+        return Reply.text(ctx.t("meetings.decision_done_already", ref=ref))
     entry.follow_up = FollowUp.DONE
     ctx.audit(
         "follow_up",
@@ -862,5 +807,5 @@ def decision_done(ctx: Context, args: Args) -> Reply:
     )
     return Reply.text(
         decision_line(entry, ref, ctx.lang),
-        heading=ctx.de_en("Beschluss umgesetzt", "Decision done"),
+        heading=ctx.t("meetings.decision_done_heading"),
     )

@@ -13,7 +13,7 @@ from handlers.args import Args
 from handlers.context import Context, UsageError
 from handlers.core import Language, Reply, ShownVersion
 from handlers.goals import goal_detail
-from handlers.i18n import days, fmt_date, status_name
+from handlers.i18n import fmt_date, plural, status_name
 from handlers.views import (
     LIST_LIMIT,
     cut,
@@ -66,9 +66,7 @@ def status(ctx: Context, args: Args) -> Reply:
         return _overview(
             ctx,
             None,
-            ctx.de_en(
-                f"Überblick {ctx.settings.municipality}", f"Overview {ctx.settings.municipality}"
-            ),
+            ctx.t("status.overview_heading", municipality=ctx.settings.municipality),
         )
     first, last = args.words[0], args.words[-1]
     text = " ".join(w.text for w in args.words)
@@ -95,7 +93,7 @@ def _overview(
     scope: ColumnElement[bool] | None,
     heading: str,
     *,
-    more_command: str = "überfällig",
+    department_key: str | None = None,
     heading_suffix: str = "",
 ) -> Reply:
     today = ctx.today
@@ -139,17 +137,17 @@ def _overview(
         status_counts_line(counts, ctx.lang),
         heading=f"📊 {heading} — {measures_count(total, ctx.lang)}{heading_suffix}",
     )
-    lines = [ctx.de_en(f"🔴 Überfällig: {overdue_total}", f"🔴 Overdue: {overdue_total}")]
+    lines = [ctx.t("status.overview_overdue", n=overdue_total)]
     lines += ["  " + measure_line(m, today, ctx.lang) for m in overdue]
     if overdue_total > len(overdue):
         command = (
-            more_command if ctx.lang == "de" else more_command.replace("überfällig", "overdue")
+            ctx.t("status.overdue_more_department", department=department_key)
+            if department_key
+            else ctx.t("status.overdue_more")
         )
         lines = cut(lines, len(lines) + overdue_total - len(overdue), ctx.lang, command)
-    lines.append(ctx.de_en(f"⏰ Fällig in 14 Tagen: {due_soon}", f"⏰ Due in 14 days: {due_soon}"))
-    lines.append(
-        ctx.de_en(f"💤 Ohne aktuellen Bericht: {stale}", f"💤 Without a current report: {stale}")
-    )
+    lines.append(ctx.t("status.overview_due", n=due_soon))
+    lines.append(ctx.t("status.overview_stale", n=stale))
     reply.add(*lines)
     return reply
 
@@ -163,15 +161,13 @@ def _department_detail(ctx: Context, department: Department) -> Reply:
         ctx,
         _of_department(department.id),
         department.label,
-        more_command=f"überfällig {department.key}",
-        heading_suffix=ctx.de_en(f", {led} federführend", f", leading {led}"),
+        department_key=department.key,
+        heading_suffix=ctx.t("status.department_leads", n=led),
     )
 
 
 def measures_count(n: int, lang: str) -> str:
-    if lang == "de":
-        return f"{n} Maßnahme" if n == 1 else f"{n} Maßnahmen"
-    return f"{n} measure" if n == 1 else f"{n} measures"
+    return plural(lang, "status.measures_count", n)
 
 
 def _person_detail(ctx: Context, person: Person) -> Reply:
@@ -188,17 +184,17 @@ def _person_detail(ctx: Context, person: Person) -> Reply:
     heading = f"👤 {person.name} — {department}, {person.role.value}"
     if person.absent_until and person.absent_until >= ctx.today:
         deputy = person.deputy.name if person.deputy else "–"
-        heading += ctx.de_en(
-            f" (abwesend bis {fmt_date(person.absent_until, 'de')}, Vertretung: {deputy})",
-            f" (absent until {fmt_date(person.absent_until, 'en')}, deputy: {deputy})",
+        heading += ctx.t(
+            "status.person_away",
+            until=fmt_date(person.absent_until, ctx.lang),
+            deputy=deputy,
         )
     if not measures:
-        return Reply.text(
-            ctx.de_en("Keine offenen Maßnahmen.", "No open measures."), heading=heading
-        )
+        return Reply.text(ctx.t("status.person_none_open"), heading=heading)
     lines = [measure_line(m, ctx.today, ctx.lang) for m in measures[:LIST_LIMIT]]
     return Reply.text(
-        *cut(lines, len(measures), ctx.lang, f"status {person.name}"), heading=heading
+        *cut(lines, len(measures), ctx.lang, ctx.t("status.more_person", name=person.name)),
+        heading=heading,
     )
 
 
@@ -206,16 +202,14 @@ def _area_detail(ctx: Context, area: PlanningArea) -> Reply:
     reply = _overview(
         ctx,
         Measure.planning_area_id == area.id,
-        ctx.de_en(f"Planungsraum {area.name}", f"Planning area {area.name}"),
+        ctx.t("status.area_heading", area=area.name),
     )
     return reply
 
 
 def _in_days(n: int, lang: Language) -> str:
     """`1 Tag` / `14 Tagen` after „in“ or „seit“ (German dative); `1 day` / `14 days`."""
-    if lang != "de":
-        return days(n, lang)
-    return "1 Tag" if n == 1 else f"{n} Tagen"
+    return plural(lang, "common.in_days", n)
 
 
 def measure_detail(ctx: Context, measure_id: int) -> Reply:
@@ -223,42 +217,37 @@ def measure_detail(ctx: Context, measure_id: int) -> Reply:
     assert measure is not None
     lang, today = ctx.lang, ctx.today
     heading = f"{measure_line(measure, today, lang).split(' — ')[0]}"
-    status_line = ctx.de_en("Status", "Status") + (
-        f": {status_name(measure.status, lang)}, {measure.progress} %"
+    status_line = ctx.t(
+        "status.detail_status", status=status_name(measure.status, lang), progress=measure.progress
     )
     if measure.deadline is not None:
         remaining = (measure.deadline - today).days
         when = fmt_date(measure.deadline, lang)
         if measure.status.is_closed:
-            status_line += ctx.de_en(f" · Frist {when}", f" · due {when}")
+            status_line += ctx.t("status.detail_deadline_closed", when=when)
         elif remaining < 0:
-            status_line += ctx.de_en(
-                f" · Frist {when} (seit {_in_days(-remaining, 'de')} überfällig)",
-                f" · due {when} ({days(-remaining, 'en')} overdue)",
+            status_line += ctx.t(
+                "status.detail_deadline_overdue", when=when, days=_in_days(-remaining, lang)
             )
         elif remaining == 0:
-            status_line += ctx.de_en(f" · Frist {when} (heute)", f" · due {when} (today)")
+            status_line += ctx.t("status.detail_deadline_today", when=when)
         else:
-            status_line += ctx.de_en(
-                f" · Frist {when} (in {_in_days(remaining, 'de')})",
-                f" · due {when} (in {days(remaining, 'en')})",
+            status_line += ctx.t(
+                "status.detail_deadline_ahead", when=when, days=_in_days(remaining, lang)
             )
     lines = [status_line]
     participants = ", ".join(d.key for d in measure.participants)
-    lead = ctx.de_en("Federführend", "Lead") + f": {measure.lead_department.label}"
+    lead = ctx.t("status.detail_lead", department=measure.lead_department.label)
     if participants:
-        lead += ctx.de_en(f" · beteiligt: {participants}", f" · participating: {participants}")
+        lead += ctx.t("status.detail_participating", participants=participants)
     lines.append(lead)
-    lines.append(
-        ctx.de_en("Verantwortlich", "Responsible")
-        + ": "
-        + person_label(ctx, measure.responsible.name if measure.responsible else None)
-    )
+    responsible = person_label(ctx, measure.responsible.name if measure.responsible else None)
+    lines.append(ctx.t("status.detail_responsible", person=responsible))
     where = []
     if measure.goal is not None:
-        where.append(ctx.de_en("Ziel", "Goal") + f": {measure.goal.ref} {measure.goal.title}")
+        where.append(ctx.t("status.detail_goal", goal=measure.goal.ref, title=measure.goal.title))
     if measure.planning_area is not None:
-        where.append(ctx.de_en("Planungsraum", "Area") + f": {measure.planning_area.name}")
+        where.append(ctx.t("status.detail_area", area=measure.planning_area.name))
     if where:
         lines.append(" · ".join(where))
     last = ctx.session.execute(
@@ -270,15 +259,18 @@ def measure_detail(ctx: Context, measure_id: int) -> Reply:
     interval = interval_name(measure.evaluation_interval, lang)
     if last is not None:
         who = last.person.name if last.person else "?"
-        note = ctx.de_en(f": „{last.note}“", f": “{last.note}”") if last.note else ""
-        report = ctx.de_en("Letzter Bericht", "Last report") + (
-            f": {fmt_date(last.at.astimezone(ctx.settings.timezone).date(), lang)} ({who}){note}"
+        note = ctx.t("status.detail_report_note", note=last.note) if last.note else ""
+        report = ctx.t(
+            "status.detail_last_report",
+            date=fmt_date(last.at.astimezone(ctx.settings.timezone).date(), lang),
+            who=who,
+            note=note,
         )
     else:
-        report = ctx.de_en("Noch kein Bericht", "No report yet")
-    report += ctx.de_en(f" · Intervall: {interval}", f" · interval: {interval}")
+        report = ctx.t("status.detail_no_report")
+    report += ctx.t("status.detail_interval", interval=interval)
     if is_stale(measure, today):
-        report += ctx.de_en(" · 💤 Bericht fällig", " · 💤 report due")
+        report += ctx.t("status.detail_report_due")
     lines.append(report)
     if measure.description:
         lines.append(measure.description)
@@ -298,9 +290,7 @@ def mine(ctx: Context, args: Args) -> Reply:
         select(func.count()).select_from(Measure).where(*where)
     ).scalar_one()
     if total == 0:
-        return Reply.text(
-            ctx.de_en("Sie haben keine offenen Maßnahmen. 🎉", "You have no open measures. 🎉")
-        )
+        return Reply.text(ctx.t("status.mine_none"))
     measures = (
         ctx.session.execute(
             _measures()
@@ -311,9 +301,10 @@ def mine(ctx: Context, args: Args) -> Reply:
         .scalars()
         .all()
     )
-    heading = ctx.de_en("Ihre offenen Maßnahmen", "Your open measures") + f" ({total})"
+    heading = ctx.t("status.mine_heading", n=total)
     lines = [measure_line(m, ctx.today, ctx.lang) for m in measures]
-    return Reply.text(*cut(lines, total, ctx.lang, f"status {ctx.person.name}"), heading=heading)
+    more = ctx.t("status.more_person", name=ctx.person.name)
+    return Reply.text(*cut(lines, total, ctx.lang, more), heading=heading)
 
 
 def _department_arg(ctx: Context, args: Args, index: int) -> Department | None:
@@ -333,11 +324,7 @@ def due(ctx: Context, args: Args) -> Reply:
         horizon = int(args.words[0].text)
         index = 1
         if not 1 <= horizon <= 366:
-            raise UsageError(
-                ctx.de_en(
-                    "Die Tage müssen zwischen 1 und 366 liegen.", "Days must be between 1 and 366."
-                )
-            )
+            raise UsageError(ctx.t("status.due_days_range"))
     department = _department_arg(ctx, args, index)
     today = ctx.today
     where: list[ColumnElement[bool]] = [
@@ -351,12 +338,9 @@ def due(ctx: Context, args: Args) -> Reply:
     return _measure_list(
         ctx,
         where,
-        ctx.de_en(
-            f"Fällig in {_in_days(horizon, 'de')}{scope}",
-            f"Due in {days(horizon, 'en')}{scope}",
-        ),
-        ctx.de_en("Nichts fällig in diesem Zeitraum. 👍", "Nothing due in that period. 👍"),
-        ctx.de_en(f"fällig {horizon} <ressort>", f"due {horizon} <department>"),
+        ctx.t("status.due_heading", days=_in_days(horizon, ctx.lang), scope=scope),
+        ctx.t("status.due_none"),
+        ctx.t("status.due_narrower", days=horizon),
     )
 
 
@@ -369,9 +353,9 @@ def overdue(ctx: Context, args: Args) -> Reply:
     return _measure_list(
         ctx,
         where,
-        ctx.de_en(f"Überfällig{scope}", f"Overdue{scope}"),
-        ctx.de_en("Nichts überfällig. 👍", "Nothing overdue. 👍"),
-        ctx.de_en("überfällig <ressort>", "overdue <department>"),
+        ctx.t("status.overdue_heading", scope=scope),
+        ctx.t("status.overdue_none"),
+        ctx.t("status.overdue_narrower"),
     )
 
 
@@ -419,7 +403,7 @@ def history(ctx: Context, args: Args) -> Reply:
         change = _change_text(
             ctx, report.old_status, report.new_status, report.old_progress, report.new_progress
         )
-        note = ctx.de_en(f" — „{report.note}“", f" — “{report.note}”") if report.note else ""
+        note = ctx.t("status.history_note", note=report.note) if report.note else ""
         events.append((report.at, f"{when} {who}: {change}{note}"))
     for entry in ctx.session.execute(
         select(AuditEntry)
@@ -435,10 +419,10 @@ def history(ctx: Context, args: Args) -> Reply:
         who = entry.person.name if entry.person else entry.actor
         events.append((entry.at, f"{when} {who}: {describe_change(ctx, entry)}"))
     events.sort(key=lambda e: e[0], reverse=True)
-    heading = ctx.de_en("Verlauf", "History") + f" {measure.ref} {measure.title}"
+    heading = ctx.t("status.history_heading", measure=measure.ref, title=measure.title)
     if not events:
         return Reply.text(
-            ctx.de_en("Noch keine Berichte oder Änderungen.", "No reports or changes yet."),
+            ctx.t("status.history_empty"),
             heading=heading,
         )
     return Reply.text(*[line for _at, line in events[:LIST_LIMIT]], heading=heading)
@@ -453,44 +437,43 @@ def _change_text(ctx: Context, old_status: str, new_status: str, old: int, new: 
         )
     if old != new:
         parts.append(f"{old} % → {new} %")
-    return ", ".join(parts) or ctx.de_en("Bericht", "report")
+    return ", ".join(parts) or ctx.t("status.history_report")
 
 
+# The fields and actions of an audit entry, as the history names them.
 _FIELD_NAMES = {
-    "deadline": ("Frist", "deadline"),
-    "responsible": ("verantwortlich", "responsible"),
-    "lead_department": ("federführend", "lead"),
-    "status": ("Status", "status"),
-    "progress": ("Fortschritt", "progress"),
-    "title": ("Titel", "title"),
-    "description": ("Beschreibung", "description"),
-    "goal": ("Ziel", "goal"),
-    "planning_area": ("Planungsraum", "planning area"),
-    "evaluation_interval": ("Intervall", "interval"),
-    "start": ("Beginn", "start"),
-    "participants": ("beteiligt", "participating"),
+    "deadline": "status.field_deadline",
+    "responsible": "status.field_responsible",
+    "lead_department": "status.field_lead_department",
+    "status": "status.field_status",
+    "progress": "status.field_progress",
+    "title": "status.field_title",
+    "description": "status.field_description",
+    "goal": "status.field_goal",
+    "planning_area": "status.field_planning_area",
+    "evaluation_interval": "status.field_evaluation_interval",
+    "start": "status.field_start",
+    "participants": "status.field_participants",
 }
-
-
 _ACTION_NAMES = {
-    "report": ("Bericht", "report"),
-    "done": ("erledigt", "done"),
-    "deadline": ("Frist", "deadline"),
-    "assign": ("zugewiesen", "assigned"),
-    "edit": ("geändert", "changed"),
+    "report": "status.action_report",
+    "done": "status.action_done",
+    "deadline": "status.action_deadline",
+    "assign": "status.action_assign",
+    "edit": "status.action_edit",
 }
 
 
 def describe_change(ctx: Context, entry: AuditEntry) -> str:
     """`Frist 31.03.2027 → 30.06.2027 (Träger verspätet)` from an audit entry."""
     if entry.action == "create":
-        return ctx.de_en("angelegt", "created")
+        return ctx.t("status.history_created")
     before, after = entry.before or {}, entry.after or {}
     parts = []
     for key in after:
         if key in ("reason", "note") or before.get(key) == after.get(key):
             continue
-        label = _FIELD_NAMES.get(key, (key, key))[0 if ctx.lang == "de" else 1]
+        label = ctx.t(_FIELD_NAMES[key]) if key in _FIELD_NAMES else key
         old, new = before.get(key), after.get(key)
         if key in ("deadline", "start"):
             old = fmt_date(date.fromisoformat(old), ctx.lang) if old else "–"
@@ -503,7 +486,7 @@ def describe_change(ctx: Context, entry: AuditEntry) -> str:
         parts.append(f"{label} {old or '–'} → {new or '–'}")
     reason = after.get("reason")
     if reason is None and after.get("note"):
-        reason = ctx.de_en(f"„{after['note']}“", f"“{after['note']}”")
-    action = _ACTION_NAMES.get(entry.action, (entry.action, entry.action))
-    text = ", ".join(parts) or action[0 if ctx.lang == "de" else 1]
+        reason = ctx.t("common.quoted", note=after["note"])
+    action = ctx.t(_ACTION_NAMES[entry.action]) if entry.action in _ACTION_NAMES else entry.action
+    text = ", ".join(parts) or action
     return f"{text} ({reason})" if reason else text

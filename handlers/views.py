@@ -62,12 +62,10 @@ def marker(measure: MeasureShape, today: date) -> str:
 def deadline_phrase(measure: MeasureShape, today: date, lang: Language) -> str:
     """`Frist 31.03.2027`, or `12 Tage überfällig` for an overdue measure."""
     if measure.deadline is None:
-        return "ohne Frist" if lang == "de" else "no deadline"
+        return t(lang, "views.no_deadline")
     if is_overdue(measure, today):
-        n = (today - measure.deadline).days
-        return f"{days(n, lang)} überfällig" if lang == "de" else f"{days(n, lang)} overdue"
-    label = "Frist" if lang == "de" else "due"
-    return f"{label} {fmt_date(measure.deadline, lang)}"
+        return t(lang, "views.overdue_by", days=days((today - measure.deadline).days, lang))
+    return t(lang, "views.deadline", date=fmt_date(measure.deadline, lang))
 
 
 def measure_line(measure: MeasureShape, today: date, lang: Language, *, lead: bool = True) -> str:
@@ -112,19 +110,20 @@ def standard_answers(measure: MeasureShape, lang: Language) -> list[QuickAnswer]
     """The quick answers anybody responsible may give; none once the measure is closed."""
     if measure.status.is_closed:
         return []
-    if lang == "de":
-        answers = [
-            QuickAnswer("✅ erledigt", f"erledigt {measure.ref}", "✅"),
-            QuickAnswer("🟢 läuft", f"melden {measure.ref} laufend", "🟢"),
-            QuickAnswer("🟡 verzögert", f"melden {measure.ref} verzögert", "🟡"),
-        ]
-    else:
-        answers = [
-            QuickAnswer("✅ done", f"done {measure.ref}", "✅"),
-            QuickAnswer("🟢 on track", f"update {measure.ref} in_progress", "🟢"),
-            QuickAnswer("🟡 delayed", f"update {measure.ref} delayed", "🟡"),
-        ]
-    return answers
+    ref = measure.ref
+    return [
+        QuickAnswer(
+            t(lang, "views.answer_done"), t(lang, "views.answer_done_command", ref=ref), "✅"
+        ),
+        QuickAnswer(
+            t(lang, "views.answer_on_track"),
+            t(lang, "views.answer_on_track_command", ref=ref),
+            "🟢",
+        ),
+        QuickAnswer(
+            t(lang, "views.answer_delayed"), t(lang, "views.answer_delayed_command", ref=ref), "🟡"
+        ),
+    ]
 
 
 def status_counts_line(counts: dict[MeasureStatus, int], lang: Language) -> str:
@@ -134,7 +133,7 @@ def status_counts_line(counts: dict[MeasureStatus, int], lang: Language) -> str:
 
 
 def person_label(ctx: Context, name: str | None) -> str:
-    return name or ctx.de_en("niemand", "nobody")
+    return name or ctx.t("views.nobody")
 
 
 def person_name(session: Session, person: Person) -> str:
@@ -157,7 +156,7 @@ def indicator_line(ctx: Context, indicator: Indicator) -> str:
     target = ""
     if indicator.target_value is not None:
         goal_value = fmt_number(indicator.target_value, ctx.lang)
-        target = ctx.de_en(f", Ziel {goal_value}", f", target {goal_value}")
+        target = ctx.t("views.indicator_target", value=goal_value)
         if indicator.target_date is not None:
             target += f" ({indicator.target_date.year})"
     if latest is None:

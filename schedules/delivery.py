@@ -46,6 +46,7 @@ from sqlalchemy import ColumnElement, Row, Table, and_, bindparam, func, or_, se
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from handlers.core import Language, QuickAnswer, Reply, ShownVersion
+from handlers.i18n import t
 from handlers.ports import Delivery, DeliveryStatus, Notifier, Recipient, ReminderRules
 from schedules import messages
 from schedules.messages import Audience, MeasureFacts, MeasureRow, Part, measure_rows
@@ -665,7 +666,7 @@ class _Ways:
         if room.department is not None:
             name = room.department.label
         elif room.is_coordination:
-            name = "Koordination" if self.language == "de" else "Coordination"
+            name = t(self.language, "delivery.coordination")
         else:
             name = room.address
         audience = Audience(
@@ -713,7 +714,7 @@ class _Ways:
         if self.console and not any(
             r.is_coordination and r.platform in self.served for r in self.rooms
         ):
-            name = "Koordination" if self.language == "de" else "Coordination"
+            name = t(self.language, "delivery.coordination")
             audience = Audience(role="room", lang=self.language)
             found.append(Target(Recipient("room", CONSOLE, "koordination", name), audience))
         return found

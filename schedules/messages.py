@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from handlers.core import Block, Language, QuickAnswer, Reply, ShownVersion
-from handlers.i18n import days, fmt_date
+from handlers.i18n import fmt_date, plural, t
 from handlers.meetings import agenda_blocks, when
 from handlers.ports import ReminderRules
 from handlers.views import (
@@ -184,10 +184,6 @@ class Part:
     subject: ShownVersion | None = None
 
 
-def _de_en(lang: Language, german: str, english: str) -> str:
-    return german if lang == "de" else english
-
-
 def render(parts: Sequence[tuple[Part, Audience]], audience: Audience, today: date) -> Reply:
     """One message for one recipient: measure reminders grouped (their own first, then those
     they receive as a deputy), then meeting requests, agendas, digests and notices."""
@@ -230,7 +226,7 @@ def _measure_blocks(
         )
         sections.setdefault(absent, []).append(part)
     order = sorted(sections, key=lambda a: (a is not None, a[0] if a else ""))
-    blocks = [Block((), _de_en(lang, "⏰ Erinnerung", "⏰ Reminder"))]
+    blocks = [Block((), t(lang, "messages.reminder_heading"))]
     refs: set[str] = set()
     for absent in order:
         if absent is not None:
@@ -238,26 +234,12 @@ def _measure_blocks(
             blocks.append(
                 Block(
                     (),
-                    _de_en(
-                        lang,
-                        f"In Vertretung für {name} (abwesend bis {fmt_date(until, lang)})",
-                        f"As deputy for {name} (absent until {fmt_date(until, lang)})",
-                    ),
+                    t(lang, "messages.deputy_heading", name=name, until=fmt_date(until, lang)),
                 )
             )
         blocks += _section(sections[absent], audience, today, refs)
     example = next(iter(refs)) if len(refs) == 1 else "<M-n>"
-    blocks.append(
-        Block(
-            (
-                _de_en(
-                    lang,
-                    f"Antworten: melden {example} <status> <NN%> <notiz> · erledigt {example}",
-                    f"Reply: update {example} <status> <NN%> <note> · done {example}",
-                ),
-            )
-        )
-    )
+    blocks.append(Block((t(lang, "messages.reminder_how_to_answer", example=example),)))
     return blocks
 
 
@@ -286,7 +268,7 @@ def _section(parts: Sequence[Part], audience: Audience, today: date, refs: set[s
     def line(f: MeasureFacts, extra: str = "") -> str:
         text = f.line(lang) + extra
         if CHECKIN in kinds[f.id] and f.id in shown:
-            text += " · " + _de_en(lang, "Bericht fällig", "report due")
+            text += " · " + t(lang, "messages.report_due_marker")
         if audience.role == "room" and f.responsible:
             text += f" · {f.responsible}"
         return text
@@ -295,8 +277,8 @@ def _section(parts: Sequence[Part], audience: Audience, today: date, refs: set[s
     if overdue:
         blocks.append(
             Block(
-                _cut([line(f) for f in overdue], lang, more("überfällig", "overdue")),
-                _de_en(lang, f"Überfällig ({len(overdue)})", f"Overdue ({len(overdue)})"),
+                _cut([line(f) for f in overdue], lang, more("messages.overdue_command")),
+                t(lang, "messages.overdue_heading", n=len(overdue)),
             )
         )
     if approaching:
@@ -305,16 +287,20 @@ def _section(parts: Sequence[Part], audience: Audience, today: date, refs: set[s
                 _cut(
                     [line(f, _days_left(f, today, lang)) for f in approaching],
                     lang,
-                    more("fällig", "due"),
+                    more("messages.due_command"),
                 ),
-                _de_en(lang, "Frist naht", "Deadline approaching"),
+                t(lang, "messages.approaching_heading"),
             )
         )
     if report:
         blocks.append(
             Block(
-                _cut([line(f, _last_report(f, lang)) for f in report], lang, more("meine", "mine")),
-                _de_en(lang, "Bericht fällig", "Report due"),
+                _cut(
+                    [line(f, _last_report(f, lang)) for f in report],
+                    lang,
+                    more("messages.mine_command"),
+                ),
+                t(lang, "messages.report_due_heading"),
             )
         )
     return blocks
@@ -324,11 +310,13 @@ def _by_deadline(facts: MeasureFacts) -> tuple[date, int]:
     return (facts.deadline or date.max, facts.id)
 
 
-def _more_command(audience: Audience) -> Callable[[str, str], str]:
-    def command(german: str, english: str) -> str:
+def _more_command(audience: Audience) -> Callable[[str], str]:
+    """The command that lists the rest: `meine` for a person, `überfällig JA` for a room."""
+
+    def command(key: str) -> str:
         if audience.role != "room":
-            return "meine" if audience.lang == "de" else "mine"
-        name = german if audience.lang == "de" else english
+            return t(audience.lang, "messages.mine_command")
+        name = t(audience.lang, key)
         return f"{name} {audience.department_key}" if audience.department_key else name
 
     return command
@@ -340,7 +328,7 @@ def _cut(lines: list[str], lang: Language, command: str) -> tuple[str, ...]:
     more = len(lines) - LIST_LIMIT
     return (
         *lines[:LIST_LIMIT],
-        _de_en(lang, f"… und {more} weitere: {command}", f"… and {more} more: {command}"),
+        t(lang, "more_lines", n=more, command=command),
     )
 
 
@@ -349,20 +337,16 @@ def _days_left(facts: MeasureFacts, today: date, lang: Language) -> str:
         return ""
     left = (facts.deadline - today).days
     if left == 0:
-        return _de_en(lang, " (heute)", " (today)")
+        return t(lang, "messages.due_today")
     if left == 1:
-        return _de_en(lang, " (morgen)", " (tomorrow)")
-    return _de_en(lang, f" (in {left} Tagen)", f" (in {days(left, 'en')})")
+        return t(lang, "messages.due_tomorrow")
+    return t(lang, "messages.due_in", days=plural(lang, "common.in_days", left))
 
 
 def _last_report(facts: MeasureFacts, lang: Language) -> str:
     if facts.last_report is None:
-        return " · " + _de_en(lang, "noch kein Bericht", "no report yet")
-    return " · " + _de_en(
-        lang,
-        f"letzter Bericht {fmt_date(facts.last_report, 'de')}",
-        f"last report {fmt_date(facts.last_report, 'en')}",
-    )
+        return " · " + t(lang, "common.no_report_yet")
+    return " · " + t(lang, "common.last_report", date=fmt_date(facts.last_report, lang))
 
 
 # -- meeting requests, agendas and digests (rendered in both languages when loaded) --------
@@ -404,41 +388,27 @@ def meeting_request(
     result: Localized = {}
     for lang in LANGUAGES:
         if ahead <= 1:
-            soon = _de_en(lang, "am nächsten Arbeitstag", "on the next working day")
+            soon = t(lang, "messages.next_working_day")
         else:
-            soon = _de_en(lang, f"in {ahead} Arbeitstagen", f"in {ahead} working days")
+            soon = t(lang, "messages.in_working_days", n=ahead)
         lines = [
             meeting.title,
-            _de_en(
-                lang,
-                f"{department.label} — bitte vorher berichten zu:",
-                f"{department.label} — please report beforehand on:",
-            ),
+            t(lang, "messages.meeting_request_intro", department=department.label),
             *[measure_line(m, today, lang) for m in measures],
         ]
         if total > len(measures):
             more = total - len(measures)
-            lines.append(
-                _de_en(
-                    lang,
-                    f"… und {more} weitere: agenda {meeting.ref}",
-                    f"… and {more} more: agenda {meeting.ref}",
-                )
-            )
-        lines.append(
-            _de_en(
-                lang,
-                "Bericht: melden <M-n> <status> <NN%> <notiz>",
-                "Report: update <M-n> <status> <NN%> <note>",
-            )
-        )
+            lines.append(t(lang, "messages.meeting_request_more", n=more, meeting=meeting.ref))
+        lines.append(t(lang, "messages.meeting_request_how"))
         result[lang] = [
             Block(
                 tuple(lines),
-                _de_en(
+                t(
                     lang,
-                    f"📅 Sitzung {meeting.ref} {when(meeting.starts_at, rules, lang)} ({soon})",
-                    f"📅 Meeting {meeting.ref} {when(meeting.starts_at, rules, lang)} ({soon})",
+                    "messages.meeting_request_heading",
+                    meeting=meeting.ref,
+                    starts_at=when(meeting.starts_at, rules, lang),
+                    soon=soon,
                 ),
             )
         ]
@@ -518,44 +488,12 @@ def digest(session: Session, rules: ReminderRules, now: datetime) -> Localized:
     result: Localized = {}
     for lang in LANGUAGES:
         changed = [
-            _count(lang, counts.get("report", 0), ("Bericht", "Berichte"), ("report", "reports")),
-            _count(lang, counts.get("done", 0), ("erledigt", "erledigt"), ("done", "done")),
-            _count(
-                lang,
-                counts.get("create", 0),
-                ("neue Maßnahme", "neue Maßnahmen"),
-                ("new measure", "new measures"),
-            ),
-            _count(
-                lang,
-                counts.get("deadline", 0),
-                ("Frist geändert", "Fristen geändert"),
-                ("deadline changed", "deadlines changed"),
-            ),
-            _count(
-                lang,
-                counts.get("assign", 0),
-                ("Zuweisung", "Zuweisungen"),
-                ("assignment", "assignments"),
-            ),
-            _count(
-                lang,
-                counts.get("decision", 0),
-                ("durch Beschluss geändert", "durch Beschluss geändert"),
-                ("changed by decision", "changed by decision"),
-            ),
+            _count(lang, counts.get(action, 0), key) for action, key in _DIGEST_COUNTS.items()
         ]
         blocks = [
             Block(
-                (
-                    ", ".join(c for c in changed if c)
-                    or _de_en(lang, "keine Änderungen", "no changes"),
-                ),
-                _de_en(
-                    lang,
-                    f"📰 Wochenübersicht {fmt_date(today, lang)}",
-                    f"📰 Weekly digest {fmt_date(today, lang)}",
-                ),
+                (", ".join(c for c in changed if c) or t(lang, "messages.digest_no_changes"),),
+                t(lang, "messages.digest_heading", date=fmt_date(today, lang)),
             )
         ]
         slipped = [measure_line(m, today, lang) for m in slipped_overdue + slipped_worse]
@@ -566,8 +504,8 @@ def digest(session: Session, rules: ReminderRules, now: datetime) -> Localized:
         if slipped:
             blocks.append(
                 Block(
-                    _cut(slipped, lang, _de_en(lang, "überfällig", "overdue")),
-                    _de_en(lang, "Verrutscht", "Slipped"),
+                    _cut(slipped, lang, t(lang, "messages.overdue_command")),
+                    t(lang, "messages.slipped_heading"),
                 )
             )
         if due:
@@ -576,11 +514,9 @@ def digest(session: Session, rules: ReminderRules, now: datetime) -> Localized:
                     _cut(
                         [measure_line(m, today, lang) for m in due],
                         lang,
-                        _de_en(lang, "fällig", "due"),
+                        t(lang, "messages.due_command"),
                     ),
-                    _de_en(
-                        lang, f"Fällig in 14 Tagen ({len(due)})", f"Due in 14 days ({len(due)})"
-                    ),
+                    t(lang, "messages.due_heading", n=len(due)),
                 )
             )
         if absent:
@@ -589,9 +525,9 @@ def digest(session: Session, rules: ReminderRules, now: datetime) -> Localized:
                     _cut(
                         [who.line(lang) for who in absent],
                         lang,
-                        _de_en(lang, "erinnerungen", "reminders"),
+                        t(lang, "messages.reminders_command"),
                     ),
-                    _de_en(lang, "Nicht erreichbar", "Not reachable"),
+                    t(lang, "common.unreachable_heading"),
                 )
             )
         result[lang] = blocks
@@ -619,9 +555,19 @@ def _lines_query() -> Select[tuple[Measure]]:
     )
 
 
-def _count(lang: Language, n: int, german: tuple[str, str], english: tuple[str, str]) -> str:
-    """`1 Zuweisung`, `2 Zuweisungen`; nothing for none. The words: (one, several)."""
+# What the digest counts, by audit action, and how it says it (`1 Zuweisung`, `2 Zuweisungen`).
+_DIGEST_COUNTS = {
+    "report": "messages.digest_reports",
+    "done": "messages.digest_done",
+    "create": "messages.digest_created",
+    "deadline": "messages.digest_deadlines",
+    "assign": "messages.digest_assignments",
+    "decision": "messages.digest_decisions",
+}
+
+
+def _count(lang: Language, n: int, key: str) -> str:
+    """`1 Zuweisung`, `2 Zuweisungen`; nothing for none."""
     if not n:
         return ""
-    one, several = german if lang == "de" else english
-    return f"{n} {one if n == 1 else several}"
+    return plural(lang, key, n)

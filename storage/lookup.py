@@ -8,8 +8,18 @@ occur in the name of exactly one candidate, otherwise the caller gets the candid
 Scoring every name with rapidfuzz is too slow at 100k measures, so each kind keeps an
 in-memory index of the words in its names. A fragment first selects the names containing a
 word that contains the fragment (or, for typos, a word close to it), and only those are
-ranked. The index refreshes itself incrementally from the database: new rows are loaded by
-id, and renames bump a per-kind revision (see `bump_name_revisions`) that forces a rebuild.
+ranked. Id-shaped input never uses the index: it is one primary-key query, so a row that
+committed after one with a higher id is found all the same.
+
+The index follows the database through a change marker. Every insert, rename or delete of a
+name bumps its kind's revision in `name_revisions` and records the ids it touched in
+`name_changes`, in the same transaction (`install_revision_hooks`). The bump's row lock makes
+a kind's revisions commit in order, so each resolve's single probe query (every kind's
+revision and highest id) tells whether an index is behind; the ids of the missed revisions
+are then reloaded. A kind-wide change, or a cache too far behind, rebuilds. Updates and
+rebuilds happen outside the lock on a copy, which is swapped in: threads keep resolving on
+the index they have, and one that needs the new one waits for the thread building it.
+Highest ids still catch rows inserted without the hooks (bulk Core inserts, as bench/ does).
 """
 
 from __future__ import annotations
@@ -19,14 +29,28 @@ import re
 import threading
 import unicodedata
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import ScalarSelect, Select, event, func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import InstrumentedAttribute, Session, SessionTransaction, UOWTransaction
+from sqlalchemy.sql.dml import ReturningInsert
 
 from storage.models import (
     Department,
@@ -36,6 +60,7 @@ from storage.models import (
     Indicator,
     Measure,
     Meeting,
+    NameChange,
     NameRevision,
     Person,
     PlanningArea,
@@ -192,10 +217,18 @@ class _KindIndex:
     labels: dict[int, str] = field(default_factory=dict)
     # What replaces an ambiguous fragment when this entity is picked from a numbered list.
     refs: dict[int, str] = field(default_factory=dict)
-    exact: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
-    words: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    exact: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    words: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    # A published index is never changed again: other threads read it without the lock.
+    # A change is made to a copy, `derive()`, that shares what it can with the original:
+    # its texts, labels, refs and exact names are `_Layer`s of changes over the original's
+    # dicts, its words a copy whose id sets are shared until changed; these are the keys
+    # whose sets the copy has made its own.
+    own_exact: set[str] = field(default_factory=set, repr=False)
+    own_words: set[str] = field(default_factory=set, repr=False)
 
     def add(self, entity_id: int, label: str, names: Iterable[str], ref: str) -> None:
+        """Add a new entity while building (nothing shares this index's dicts yet)."""
         self.labels[entity_id] = label
         self.refs[entity_id] = ref
         normalized = [normalize(n) for n in names if n]
@@ -205,6 +238,135 @@ class _KindIndex:
             exact[name].add(entity_id)
             for word in name.split():
                 words[word].add(entity_id)
+
+    @property
+    def size(self) -> int:
+        """About how many entities (a layer's removals are not subtracted)."""
+        texts = self.texts
+        return len(texts.base) if isinstance(texts, _Layer) else len(texts)
+
+    def derive(self) -> _KindIndex:
+        """A copy to change with `put` and `drop`, cheap to make: layers over this index's
+        dicts (merged into new dicts once the layers have grown), the vocabulary copied."""
+        compact = isinstance(self.texts, _Layer) and (
+            len(self.texts) + len(self.exact) > _LAYER_AT_MOST
+        )
+        over = _merged if compact else _Layer.over
+        return _KindIndex(
+            max_id=self.max_id,
+            revision=self.revision,
+            texts=over(self.texts),
+            labels=over(self.labels),
+            refs=over(self.refs),
+            exact=over(self.exact),
+            words=self.words.copy(),
+        )
+
+    def put(self, entity_id: int, label: str, names: Iterable[str], ref: str) -> None:
+        """Add or replace an entity in a derived index."""
+        self.drop(entity_id)
+        normalized = [normalize(n) for n in names if n]
+        self.labels[entity_id] = label
+        self.refs[entity_id] = ref
+        self.texts[entity_id] = " | ".join(normalized)
+        for name in normalized:
+            _own_set(self.exact, self.own_exact, name).add(entity_id)
+            for word in name.split():
+                _own_set(self.words, self.own_words, word).add(entity_id)
+
+    def drop(self, entity_id: int) -> None:
+        """Remove an entity from a derived index (if it is there)."""
+        text = self.texts.get(entity_id)
+        if text is None:
+            return
+        for name in text.split(" | "):
+            _discard(self.exact, self.own_exact, name, entity_id, keep_empty=True)
+            for word in name.split():
+                _discard(self.words, self.own_words, word, entity_id)
+        for entries in (self.texts, self.labels, self.refs):
+            if isinstance(entries, _Layer):
+                dict.__setitem__(entries, entity_id, None)
+            else:
+                entries.pop(entity_id, None)
+
+
+class _Layer(dict[Any, Any]):
+    """Changes to a dict that is shared, not copied (the index this one was derived from):
+    a key here wins over the base, and the value None says it was removed. `len` and
+    iteration see the changes only: the dicts layered are only ever looked up by key."""
+
+    __slots__ = ("base",)
+
+    def __init__(self, base: dict[Any, Any], changes: dict[Any, Any] | None = None) -> None:
+        super().__init__(changes or {})
+        self.base = base
+
+    @classmethod
+    def over(cls, entries: dict[Any, Any]) -> _Layer:
+        """An empty layer over `entries`, or a copy of its changes if it is a layer."""
+        if isinstance(entries, _Layer):
+            return cls(entries.base, entries)
+        return cls(entries)
+
+    def __missing__(self, key: Any) -> Any:
+        return self.base[key]
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        value = dict.get(self, key, _ABSENT)
+        if value is _ABSENT:
+            return self.base.get(key, default)
+        return default if value is None else value
+
+
+_ABSENT = object()
+# A derived index's layers are merged into new dicts when they hold more changes than this.
+_LAYER_AT_MOST = 2000
+
+
+def _merged(entries: dict[Any, Any]) -> dict[Any, Any]:
+    """A layer and its base as one new dict (removed keys and empty id sets left out)."""
+    if not isinstance(entries, _Layer):
+        return entries.copy()
+    merged = entries.base.copy()
+    for key, value in dict.items(entries):
+        if value is None or value == set():
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _own_set(sets: dict[str, set[int]], own: set[str], key: str) -> set[int]:
+    """The id set of `key`, copied first if the index it was derived from has it too."""
+    ids = sets.get(key)
+    if ids is None:
+        ids = sets[key] = set()
+        own.add(key)
+    elif key not in own:
+        ids = sets[key] = set(ids)
+        own.add(key)
+    return ids
+
+
+def _discard(
+    sets: dict[str, set[int]], own: set[str], key: str, entity_id: int, *, keep_empty: bool = False
+) -> None:
+    ids = sets.get(key)
+    if ids is None or entity_id not in ids:
+        return
+    if len(ids) == 1 and not keep_empty:
+        del sets[key]  # no empty words in the vocabulary that typos are matched against
+        own.discard(key)
+        return
+    _own_set(sets, own, key).discard(entity_id)
+
+
+@dataclass
+class _Build:
+    """An index update in progress: threads that need no more than `target` wait for it."""
+
+    target: tuple[int, int]
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 _ID_COLUMNS: dict[Kind, InstrumentedAttribute[int]] = {
@@ -220,13 +382,31 @@ _ID_COLUMNS: dict[Kind, InstrumentedAttribute[int]] = {
 }
 
 
+# The name of an id-shaped reference, by primary key (never from the index).
+_ID_NAMES: dict[Kind, Select[tuple[str]]] = {
+    Kind.MEASURE: select(Measure.title).where(Measure.id == bindparam("id")),
+    Kind.GOAL: select(Goal.title).where(Goal.id == bindparam("id")),
+    Kind.MEETING: select(Meeting.title).where(Meeting.id == bindparam("id")),
+    Kind.INDICATOR: select(Indicator.name).where(Indicator.id == bindparam("id")),
+}
+# Ids are 32-bit integers in the schema; a longer number is no id we have (and PostgreSQL
+# would refuse to compare it).
+_MAX_ID = 2**31 - 1
+# A change of more names than this (and of more than a twentieth of the kind) rebuilds the
+# kind's index instead of reloading the names one by one.
+_RELOAD_AT_MOST = 1000
+
+
 class NameLookup:
     """Resolves references for one database; safe to share between threads."""
 
     def __init__(self, *, limit: int = 5) -> None:
         self.limit = limit
+        # Published indexes, replaced whole (under the lock) and never changed in place.
         self._indexes: dict[Kind, _KindIndex] = {}
+        self._building: dict[Kind, _Build] = {}
         self._probes: dict[tuple[Kind, ...], Select[Any]] = {}
+        # Held only to read or swap `_indexes` and `_building`, never while building.
         self._lock = threading.Lock()
 
     # -- public -------------------------------------------------------------------------
@@ -336,7 +516,12 @@ class NameLookup:
         kind = ID_PREFIXES.get(letter)
         if kind is None:
             return Resolution(unknown_id=True)
-        label = self._index(session, kind).labels.get(entity_id)
+        name = (
+            session.execute(_ID_NAMES[kind], {"id": entity_id}).scalar()
+            if 0 < entity_id <= _MAX_ID
+            else None
+        )
+        label = None if name is None else f"{letter}-{entity_id} {name}"
         if kind not in kinds:
             return Resolution(wrong_kind=kind, wrong_kind_exists=label is not None)
         if label is None:
@@ -472,73 +657,175 @@ class NameLookup:
                 )
             probe = self._probes[key] = select(*columns)
         row = session.execute(probe).one()
+        own: set[Kind] = session.info.get(_CHANGED_HERE, set())
         fresh: dict[Kind, _KindIndex] = {}
-        with self._lock:
-            for n, kind in enumerate(key):
-                max_id: int = row[2 * n] or 0
-                revision: int = row[2 * n + 1] or 0
-                index = self._indexes.get(kind)
-                if index is None or index.revision != revision or max_id < index.max_id:
-                    index = _KindIndex(revision=revision)
-                    self._indexes[kind] = index
-                if max_id > index.max_id:
-                    _load(session, kind, index, after_id=index.max_id)
-                    index.max_id = max_id
-                fresh[kind] = index
+        for n, kind in enumerate(key):
+            target = (row[2 * n + 1] or 0, row[2 * n] or 0)
+            index = self._indexes.get(kind)  # a dict read: atomic, no lock needed
+            if index is not None and (index.revision, index.max_id) >= target:
+                fresh[kind] = index  # up to date (or newer than this snapshot)
+            elif kind in own:
+                fresh[kind] = self._private(session, kind, index, target)
+            else:
+                fresh[kind] = self._brought_up(session, kind, target)
         return fresh
 
+    def _brought_up(self, session: Session, kind: Kind, target: tuple[int, int]) -> _KindIndex:
+        """The kind's index at `target` (revision, highest id) or newer: built or updated by
+        this thread outside the lock and published, or the one another thread is making."""
+        while True:
+            with self._lock:
+                index = self._indexes.get(kind)
+                if index is not None and (index.revision, index.max_id) >= target:
+                    return index
+                building = self._building.get(kind)
+                if building is None or building.target < target:
+                    mine = self._building[kind] = _Build(target)
+                    break
+            building.done.wait()  # then look again: it is published, or it failed
+        try:
+            new = _updated(session, kind, index, *target)
+            with self._lock:
+                current = self._indexes.get(kind)
+                if current is None or (current.revision, current.max_id) < target:
+                    self._indexes[kind] = new
+        finally:
+            with self._lock:
+                if self._building.get(kind) is mine:
+                    del self._building[kind]
+            mine.done.set()
+        return new
 
-def _load(session: Session, kind: Kind, index: _KindIndex, *, after_id: int) -> None:
+    def _private(
+        self, session: Session, kind: Kind, index: _KindIndex | None, target: tuple[int, int]
+    ) -> _KindIndex:
+        """The index as this session's own uncommitted name changes make it: kept with the
+        session, never published (a rollback would leave every other message wrong)."""
+        private: dict[Kind, _KindIndex] = session.info.setdefault(_PRIVATE_INDEXES, {})
+        mine = private.get(kind)
+        if mine is None or (mine.revision, mine.max_id) != target:
+            mine = private[kind] = _updated(session, kind, index, *target)
+        return mine
+
+
+def _updated(
+    session: Session, kind: Kind, index: _KindIndex | None, revision: int, max_id: int
+) -> _KindIndex:
+    """`index` brought to `revision` and `max_id`: a changed copy, or a new build."""
+    if index is None or revision < index.revision:
+        return _built(session, kind, revision, max_id)
+    new: _KindIndex | None = None
+    if revision > index.revision:
+        changed = _changed_ids(session, kind, index.revision, revision)
+        if changed is None or len(changed) > max(_RELOAD_AT_MOST, index.size // 20):
+            return _built(session, kind, revision, max_id)
+        new = index.derive()
+        for entity_id in changed:
+            new.drop(entity_id)
+        ordered = sorted(changed)
+        for at in range(0, len(ordered), 500):
+            _load(session, kind, new.put, ids=ordered[at : at + 500])
+    if max_id > index.max_id:
+        # Rows inserted without the hooks (bulk Core inserts): by id, as they come.
+        new = new or index.derive()
+        _load(session, kind, new.put, after_id=index.max_id)
+    new = new or index.derive()
+    new.revision, new.max_id = revision, max_id
+    return new
+
+
+def _built(session: Session, kind: Kind, revision: int, max_id: int) -> _KindIndex:
+    index = _KindIndex(max_id=max_id, revision=revision)
+    _load(session, kind, index.add)
+    return index
+
+
+def _changed_ids(session: Session, kind: Kind, after: int, upto: int) -> set[int] | None:
+    """The ids the revisions after `after` up to `upto` changed; None: rebuild (the whole
+    kind changed, too much changed, or the log of those revisions is pruned)."""
+    rows = (
+        session.connection()
+        .execute(
+            select(NameChange.revision, NameChange.entity_id)
+            .where(
+                NameChange.kind == kind.value,
+                NameChange.revision > after,
+                NameChange.revision <= upto,
+            )
+            .limit(_RELOAD_AT_MOST * 10 + 1)
+        )
+        .all()
+    )
+    if len(rows) > _RELOAD_AT_MOST * 10 or len({r for r, _e in rows}) != upto - after:
+        return None
+    ids = {entity_id for _r, entity_id in rows}
+    return None if 0 in ids else ids
+
+
+_Add = Callable[[int, str, Iterable[str], str], None]
+
+
+def _load(
+    session: Session,
+    kind: Kind,
+    add: _Add,
+    *,
+    after_id: int = 0,
+    ids: Sequence[int] | None = None,
+) -> None:
+    """Pass every name of `kind` to `add`: those with an id above `after_id`, or in `ids`."""
     # Core rows from the session's connection: the ORM's row processing would double the
     # time of a cold build at 100k names.
     connection = session.connection()
+
+    def chosen(column: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+        return column > after_id if ids is None else column.in_(ids)
+
     if kind in _TITLED:
         model, prefix = _TITLED[kind]
         for entity_id, title in connection.execute(
-            select(model.id, model.title).where(model.id > after_id)
+            select(model.id, model.title).where(chosen(model.id))
         ).all():
             ref = f"{prefix}{entity_id}"
-            index.add(entity_id, f"{ref} {title}", (title,), ref)
+            add(entity_id, f"{ref} {title}", (title,), ref)
     elif kind is Kind.INDICATOR:
         for entity_id, name in connection.execute(
-            select(Indicator.id, Indicator.name).where(Indicator.id > after_id)
+            select(Indicator.id, Indicator.name).where(chosen(Indicator.id))
         ).all():
-            index.add(entity_id, f"K-{entity_id} {name}", (name,), f"K-{entity_id}")
+            add(entity_id, f"K-{entity_id} {name}", (name,), f"K-{entity_id}")
     elif kind is Kind.PERSON:
         # Namesakes are allowed (PRODUCT.md §2): a person is listed as `Name (JA)`.
         for person_id, name, key in connection.execute(
             select(Person.id, Person.name, Department.key)
             .outerjoin(Department, Person.department_id == Department.id)
-            .where(Person.id > after_id)
+            .where(chosen(Person.id))
         ):
-            index.add(person_id, f"{name} ({key})" if key else name, (name,), _quoted(name))
+            add(person_id, f"{name} ({key})" if key else name, (name,), _quoted(name))
     elif kind is Kind.AREA:
         for area_id, name in connection.execute(
-            select(PlanningArea.id, PlanningArea.name).where(PlanningArea.id > after_id)
+            select(PlanningArea.id, PlanningArea.name).where(chosen(PlanningArea.id))
         ):
-            index.add(area_id, name, (name,), _quoted(name))
+            add(area_id, name, (name,), _quoted(name))
     elif kind in _CATALOGS:
         # Retired entries are no longer offered (PRODUCT.md §1); handlers/catalogs.py
         # names them when asked for by their exact name.
         catalog = _CATALOGS[kind]
         for entity_id, name in connection.execute(
-            select(catalog.id, catalog.name).where(
-                catalog.id > after_id, catalog.retired_at.is_(None)
-            )
+            select(catalog.id, catalog.name).where(chosen(catalog.id), catalog.retired_at.is_(None))
         ):
-            index.add(entity_id, name, (name,), _quoted(name))
+            add(entity_id, name, (name,), _quoted(name))
     else:
         aliases: dict[int, list[str]] = {}
         for department_id, alias in connection.execute(
             select(DepartmentAlias.department_id, DepartmentAlias.alias).where(
-                DepartmentAlias.department_id > after_id
+                chosen(DepartmentAlias.department_id)
             )
         ):
             aliases.setdefault(department_id, []).append(alias)
         for department_id, key, name in connection.execute(
-            select(Department.id, Department.key, Department.name).where(Department.id > after_id)
+            select(Department.id, Department.key, Department.name).where(chosen(Department.id))
         ):
-            index.add(
+            add(
                 department_id,
                 f"{name} ({key})",
                 [key, name, *aliases.get(department_id, [])],
@@ -567,7 +854,7 @@ _TITLED: dict[Kind, tuple[type[Measure] | type[Goal] | type[Meeting], str]] = {
 }
 
 
-# The attributes that make up an entity's names and label: a change rebuilds its kind's index.
+# The attributes that make up an entity's names and label: a change reloads it.
 _RENAME_ATTRIBUTES: dict[type, tuple[Kind, tuple[str, ...]]] = {
     Measure: (Kind.MEASURE, ("title",)),
     Goal: (Kind.GOAL, ("title",)),
@@ -579,44 +866,113 @@ _RENAME_ATTRIBUTES: dict[type, tuple[Kind, tuple[str, ...]]] = {
     Trend: (Kind.TREND, ("name", "retired_at")),
     Department: (Kind.DEPARTMENT, ("name", "key")),
 }
+# Keys of Session.info: the kinds whose names this transaction changed (its lookups use
+# private indexes for those), and those private indexes.
+_CHANGED_HERE = "regelkreis_names_changed"
+_PRIVATE_INDEXES = "regelkreis_private_indexes"
+# The log keeps this many revisions of a kind, pruned every _PRUNE_EVERY revisions.
+_KEEP_REVISIONS = 1000
+_PRUNE_EVERY = 100
+_WHOLE_KIND = 0
 
 
 def bump_name_revisions(session: Session, kinds: Iterable[Kind]) -> None:
-    """Tell every process's lookup cache that names of these kinds changed."""
-    for kind in set(kinds):
-        row = session.get(NameRevision, kind.value)
-        if row is None:
-            session.add(NameRevision(kind=kind.value, revision=1))
+    """Tell every process's lookup cache that names of these kinds changed (all of them:
+    each cache rebuilds those kinds)."""
+    _record_changes(session, {kind: {_WHOLE_KIND} for kind in kinds})
+
+
+def _bump(connection: Connection) -> ReturningInsert[tuple[int]]:
+    """Raise a kind's revision by one (the row's first bump creates it) and return it. An
+    atomic upsert: the row stays locked until commit, so the revisions of a kind are given
+    and committed in order, with no gaps and no two transactions on the same number."""
+    statement = _BUMPS.get(connection.dialect.name)
+    if statement is None:
+        values = {"kind": bindparam("kind"), "revision": 1}
+        again = {"revision": NameRevision.revision + 1}
+        if connection.dialect.name == "postgresql":
+            upsert = postgresql.insert(NameRevision).values(values)
+            statement = upsert.on_conflict_do_update(
+                index_elements=[NameRevision.kind], set_=again
+            ).returning(NameRevision.revision)
         else:
-            row.revision += 1
+            lite = sqlite.insert(NameRevision).values(values)
+            statement = lite.on_conflict_do_update(
+                index_elements=[NameRevision.kind], set_=again
+            ).returning(NameRevision.revision)
+        _BUMPS[connection.dialect.name] = statement
+    return statement
 
 
-def _before_flush(session: Session, _context: object, _instances: object) -> None:
-    changed: set[Kind] = set()
-    for obj in list(session.dirty) + list(session.deleted):
+_BUMPS: dict[str, ReturningInsert[tuple[int]]] = {}
+
+
+def _record_changes(session: Session, changed: Mapping[Kind, set[int]]) -> None:
+    connection = session.connection()
+    bump = _bump(connection)
+    # Kinds in one order everywhere: two transactions never wait for each other's rows.
+    for kind in sorted(changed, key=lambda k: k.value):
+        ids = {_WHOLE_KIND} if _WHOLE_KIND in changed[kind] else changed[kind]
+        revision = connection.execute(bump, {"kind": kind.value}).scalar_one()
+        connection.execute(
+            insert(NameChange),
+            [{"kind": kind.value, "revision": revision, "entity_id": i} for i in sorted(ids)],
+        )
+        if revision % _PRUNE_EVERY == 0:
+            connection.execute(
+                delete(NameChange).where(
+                    NameChange.kind == kind.value,
+                    NameChange.revision <= revision - _KEEP_REVISIONS,
+                )
+            )
+    session.info.setdefault(_CHANGED_HERE, set()).update(changed)
+    session.info.pop(_PRIVATE_INDEXES, None)
+
+
+def _after_flush(session: Session, _context: UOWTransaction) -> None:
+    """Record the names this flush inserted, changed or deleted (new rows have ids now;
+    `new`, `dirty`, `deleted` and the attribute history are still those of the flush)."""
+    changed: defaultdict[Kind, set[int]] = defaultdict(set)
+    deleted = session.deleted
+    for obj in session.new:
         entry = _RENAME_ATTRIBUTES.get(type(obj))
         if entry is not None:
-            from sqlalchemy import inspect
-
+            changed[entry[0]].add(obj.id)
+        elif isinstance(obj, DepartmentAlias):
+            changed[Kind.DEPARTMENT].add(obj.department_id or _WHOLE_KIND)
+    for obj in session.dirty:
+        entry = _RENAME_ATTRIBUTES.get(type(obj))
+        if entry is not None:
             state = inspect(obj)
-            if obj in session.deleted or any(
-                state.attrs[name].history.has_changes() for name in entry[1]
-            ):
-                changed.add(entry[0])
+            if any(state.attrs[name].history.has_changes() for name in entry[1]):
+                changed[entry[0]].add(obj.id)
                 if entry[0] is Kind.DEPARTMENT:
                     # People are listed with their department's key.
-                    changed.add(Kind.PERSON)
-        if isinstance(obj, DepartmentAlias):
-            changed.add(Kind.DEPARTMENT)
-    for obj in session.new:
-        # A new alias of an existing department does not raise the department's max id.
-        if isinstance(obj, DepartmentAlias):
-            changed.add(Kind.DEPARTMENT)
+                    changed[Kind.PERSON].add(_WHOLE_KIND)
+        elif isinstance(obj, DepartmentAlias) and inspect(obj).modified:
+            changed[Kind.DEPARTMENT].add(_WHOLE_KIND)  # perhaps moved between departments
+    for obj in deleted:
+        entry = _RENAME_ATTRIBUTES.get(type(obj))
+        if entry is not None:
+            changed[entry[0]].add(obj.id)
+            if entry[0] is Kind.DEPARTMENT:
+                changed[Kind.PERSON].add(_WHOLE_KIND)
+        elif isinstance(obj, DepartmentAlias):
+            changed[Kind.DEPARTMENT].add(obj.department_id or _WHOLE_KIND)
     if changed:
-        bump_name_revisions(session, changed)
+        _record_changes(session, changed)
+
+
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # committed or rolled back: nothing is private any more
+        session.info.pop(_CHANGED_HERE, None)
+        session.info.pop(_PRIVATE_INDEXES, None)
 
 
 def install_revision_hooks() -> None:
-    """Keep lookup caches honest: renames and deletions bump the kind's revision."""
-    if not event.contains(Session, "before_flush", _before_flush):
-        event.listen(Session, "before_flush", _before_flush)
+    """Keep lookup caches honest: inserts, renames and deletions of names bump their kind's
+    revision and record what changed, in the same transaction."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+    if not event.contains(Session, "after_transaction_end", _after_transaction_end):
+        event.listen(Session, "after_transaction_end", _after_transaction_end)

@@ -548,11 +548,23 @@ class SentMessage(Base):
 
 
 class NameRevision(Base):
-    """Bumped whenever names change other than by insert, so lookup caches know to rebuild."""
+    """A kind's change counter: bumped in the transaction of every insert, rename or delete
+    of one of its names, so lookup caches know they are behind (storage/lookup.py). The row
+    lock of the bump orders the revisions of a kind as their transactions commit."""
 
     __tablename__ = "name_revisions"
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     revision: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NameChange(Base):
+    """What a revision of a kind changed: the ids whose names a lookup cache reloads (0: the
+    whole kind). Old revisions are pruned; a cache further behind rebuilds."""
+
+    __tablename__ = "name_changes"
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    entity_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
 class Lock(Base):

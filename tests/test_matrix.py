@@ -53,6 +53,7 @@ from storage.models import (
 )
 from tests.conftest import FixedClock, make_app
 from tests.synapse import Account, Synapse, synapse  # noqa: F401  (the session fixture)
+from tests.test_telegram import WRITES_PER_MESSAGE, Transactions
 
 ANNA = "@anna.schmidt:musterstadt.de"  # koordination, admin
 JONAS = "@jonas.weber:musterstadt.de"  # koordination
@@ -896,5 +897,36 @@ def test_a_reply_to_the_candidate_list_picks_even_after_another_command(setup: S
             with setup.app.uows() as uow:
                 found = uow.session.get(Measure, 1)
                 assert found is not None and found.progress == 70
+
+    run(scenario)
+
+
+def test_a_message_costs_one_write_and_one_more_only_for_what_it_showed(setup: Setup) -> None:
+    """As on Telegram (WRITES_PER_MESSAGE). Not the message's: the sync token (written once
+    per sync batch, behind the loop) and the lease (per process)."""
+
+    async def scenario() -> None:
+        async with running_bot(setup), User(setup, ANNA) as anna:
+            room = await anna.create_room(invite=[setup.bot.user_id])
+            await anna.wait_joined(room, setup.bot.user_id)
+            counts: dict[str, tuple[int, int]] = {}
+            listed: str | None = None
+            with Transactions(setup.app.engine) as log:
+                for text in WRITES_PER_MESSAGE:
+                    await log.settle()
+                    mark = log.mark()
+                    typed = text if text == "2" else f"!{text}"
+                    answer = await anna.answer_to(
+                        room, await anna.say(room, typed, reply_to=listed)
+                    )
+                    listed = answer.event_id if text == "status sprachförd" else None
+                    await log.settle()
+                    # The homeserver stamps the reply in whole milliseconds.
+                    reply_at = answer.server_timestamp / 1000 + 0.001
+                    writes = log.writes_since(mark)
+                    before = len([w for w in writes if w.began_wall < reply_at])
+                    counts[text] = (before, len(writes) - before)
+                    print(f"matrix {typed!r}: {counts[text]}, {len(log.since(mark))} in all")
+            assert counts == WRITES_PER_MESSAGE
 
     run(scenario)

@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import zlib
 from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import ClientSession
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, event, select
 from telegram.ext import AIORateLimiter
 
 from bot.bootstrap import App
@@ -38,6 +40,7 @@ from bot.transport import TransportTaken
 from handlers.core import Attachment, Reply, ShownVersion
 from handlers.ports import DeliveryStatus, Recipient
 from schedules.delivery import deliver_due
+from storage.db import WRITE_OPTION
 from storage.migrate import upgrade
 from storage.models import Measure, MeasureStatus, OutboxEntry, OutboxState, RoomLink
 from tests.conftest import FixedClock, make_app
@@ -387,7 +390,7 @@ def test_a_second_poller_says_so_and_exits(tg_app: App, capsys: pytest.CaptureFi
             started = time.monotonic()
             code = await serve(tg_app, [second])
             assert code == 3 and time.monotonic() - started < 5
-            assert "already polled by another process" in capsys.readouterr().out
+            assert "is already served by another process" in capsys.readouterr().out
             # The first one goes on serving.
             assert "M-1" in await tg.say_text(tg.julia, tg.chat(tg.julia), "/status M-1")
 
@@ -617,6 +620,17 @@ def test_the_menu_is_published_per_language_and_a_failure_is_not_fatal(
             } <= set(german)
             assert {"due", "overdue", "goal_new", "whoami", "department_link"} <= set(english)
             assert tg.server.commands[("default", "")] == tg.server.commands[("default", "de")]
+            # The conversation's menu, each listed command once in the registry's order,
+            # within Telegram's limits (the wire server refuses more with a 400).
+            for lang in ("de", "en"):
+                entries = tg_app.conversation.menu(lang)
+                assert [c["command"] for c in tg.server.commands[("default", lang)]] == [
+                    e.command for e in entries
+                ][:100]
+                assert [c["description"] for c in tg.server.commands[("default", lang)]] == [
+                    e.description if len(e.description) <= 256 else e.description[:255] + "…"
+                    for e in entries
+                ][:100]
         async with telegram(tg_app, start=False) as tg:
             tg.server.fail("setMyCommands", code=400, description="Bad Request: boom", times=3)
             await tg.start()
@@ -787,3 +801,143 @@ def test_a_reply_to_the_list_picks_even_after_another_command(tg_app: App) -> No
                 assert found is not None and (found.progress, found.version) == (70, 2)
 
     asyncio.run(scenario())
+
+
+# -- write transactions per message ----------------------------------------------------------
+
+
+@dataclass
+class Transaction:
+    """One transaction on the app's engine: whether it writes, its statements, its times."""
+
+    writes: bool
+    began: float  # time.monotonic()
+    began_wall: float  # time.time(), to compare with a homeserver's timestamps
+    statements: list[str] = field(default_factory=list)
+    ended: float | None = None
+
+    @property
+    def tables(self) -> set[str]:
+        """The tables it changed (INSERT, UPDATE, DELETE)."""
+        found = set()
+        for statement in self.statements:
+            hit = re.match(r"\s*(?:INSERT INTO|UPDATE|DELETE FROM)\s+\"?(\w+)", statement)
+            if hit:
+                found.add(hit.group(1))
+        return found
+
+    @property
+    def of_the_process(self) -> bool:
+        """The lease renewal and the sync token: per process and per sync, not per message."""
+        text = " ".join(self.statements)
+        return (self.tables <= {"locks"} and "locks" in text) or "sync_token" in text
+
+
+class Transactions:
+    """Every transaction of an engine while in the `with` block (SQLAlchemy events), a
+    write one being what a unit of work with `write=True` opens (storage.db.WRITE_OPTION:
+    BEGIN IMMEDIATE on SQLite)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.all: list[Transaction] = []
+        self._open: dict[int, Transaction] = {}
+
+    def _begin(self, connection: Connection) -> None:
+        writes = bool(connection.get_execution_options().get(WRITE_OPTION))
+        transaction = Transaction(writes, time.monotonic(), time.time())
+        self._open[id(connection)] = transaction
+        self.all.append(transaction)
+
+    def _execute(self, connection: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        transaction = self._open.get(id(connection))
+        if transaction is not None:
+            transaction.statements.append(f"{statement} {_args[0]!r}")
+
+    def _end(self, connection: Connection) -> None:
+        transaction = self._open.pop(id(connection), None)
+        if transaction is not None:
+            transaction.ended = time.monotonic()
+
+    _EVENTS = (
+        ("begin", "_begin"),
+        ("before_cursor_execute", "_execute"),
+        ("commit", "_end"),
+        ("rollback", "_end"),
+    )
+
+    def __enter__(self) -> Transactions:
+        for name, method in self._EVENTS:
+            event.listen(self.engine, name, getattr(self, method))
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for name, method in self._EVENTS:
+            event.remove(self.engine, name, getattr(self, method))
+
+    def mark(self) -> int:
+        return len(self.all)
+
+    async def settle(self, quiet: float = 0.5) -> None:
+        """Wait until no transaction has begun or is open for `quiet` seconds."""
+        while True:
+            count = len(self.all)
+            await asyncio.sleep(quiet)
+            if len(self.all) == count and not self._open:
+                return
+
+    def since(self, mark: int) -> list[Transaction]:
+        """The message's own transactions since `mark` (not the lease, not the sync token)."""
+        return [t for t in self.all[mark:] if not t.of_the_process]
+
+    def writes_since(self, mark: int) -> list[Transaction]:
+        return [t for t in self.since(mark) if t.writes]
+
+
+# What one message costs, the same on every platform (tests/test_matrix.py has the same):
+# write transactions before the reply is sent, and after. The commands without a prefix.
+WRITES_PER_MESSAGE = {
+    "hilfe": (1, 0),  # the sender's first message here: the claim (and where they wrote)
+    "status": (1, 0),  # a read that shows no measure: its claim
+    "status M-1": (1, 1),  # a read that shows one: then what it showed (`sent`)
+    "status sprachförd": (1, 1),  # a read with a numbered list: then the list's id
+    "2": (1, 1),  # a pick, as a reply to the list
+    "melden M-7 50% Prognose liegt vor": (1, 1),  # a write: the claim with the change
+    "ressort verknüpfen JA": (1, 0),  # a write that shows no measure
+}
+
+
+def test_a_message_costs_one_write_and_one_more_only_for_what_it_showed(tg_app: App) -> None:
+    """A read writes its claim, a write its claim with the change, both before the reply;
+    1 write after sending only when the reply showed a measure or a numbered list (what a
+    reply, a button or a pick refers to)."""
+
+    async def scenario() -> None:
+        async with telegram(tg_app) as tg:
+            group = tg.server.group(-4009, "Jugendamt Team")
+            senders = {
+                "melden M-7 50% Prognose liegt vor": tg.jonas,
+                "ressort verknüpfen JA": tg.admin,
+            }
+            counts: dict[str, tuple[int, int]] = {}
+            listed: list[dict[str, Any]] = []
+            with Transactions(tg_app.engine) as log:
+                for text in WRITES_PER_MESSAGE:
+                    user = senders.get(text, tg.julia)
+                    chat = group if user is tg.admin else tg.chat(user)
+                    await log.settle()
+                    mark, sent = log.mark(), len(tg.server.calls_of("sendMessage"))
+                    typed = text if text == "2" else f"/{text}"
+                    reply = await tg.say(user, chat, typed, reply_to=listed[0] if listed else None)
+                    listed = reply if text == "status sprachförd" else []
+                    await log.settle()
+                    reply_at = tg.server.calls_of("sendMessage")[sent].at
+                    writes = log.writes_since(mark)
+                    before = [w for w in writes if w.ended is not None and w.ended <= reply_at]
+                    after = [w for w in writes if w.began >= reply_at]
+                    assert len(before) + len(after) == len(writes), text
+                    counts[text] = (len(before), len(after))
+                    print(f"telegram {typed!r}: {counts[text]}, {len(log.since(mark))} in all")
+            assert counts == WRITES_PER_MESSAGE
+
+    run(scenario())

@@ -1,0 +1,392 @@
+"""What the chat adapters (bot/matrix/, bot/telegram/) share: their way into the core, and
+what they keep themselves.
+
+An adapter answers through the conversation service (handlers/conversation.py): `answer`
+with the message's claim, `sent` for what its message showed, `take` for an event that is
+not a message, `may_invite`, `menu`. `Platform` makes those calls the same way for both (the
+claim, the worker thread) and holds, once, what is left to an adapter to keep: its lease,
+its small durable values (`platform_state`), the pruning of claims and delivery marks, the
+backlog window, and the move of a room to a new id.
+
+Clocks, one rule: what is stored (claims, platform state, sent messages, their pruning) and
+the backlog window run on the app's clock (`app.clock`: the system's in production, fixed in
+tests). Leases run on the wall clock (`wall_clock`): a lease is about processes that live
+now, maybe on two machines, which must agree when a crashed holder's lease runs out,
+whatever date the app is told it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ParamSpec, Protocol, TypeVar
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.bootstrap import App
+from bot.transport import TransportTaken
+from handlers.conversation import Claim, MenuEntry
+from handlers.core import Incoming, Language, Reply, ShownVersion
+from handlers.ports import Delivery, Recipient
+from storage import locks
+from storage.models import PendingChoice, PlatformState, ProcessedMessage, RoomLink, SentMessage
+
+log = logging.getLogger("regelkreis.platform")
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# How old a message may be and still be answered when the bot is back after a downtime: a
+# day (PRODUCT.md §5), which is also how long Telegram keeps updates nobody fetched. A
+# reply to an older question would only confuse.
+BACKLOG = timedelta(hours=24)
+# How long claims (processed_messages) and delivery marks are kept. Longer than BACKLOG, so
+# a message that can still come again is still known; a weekend's downtime (a crash on
+# Friday evening, back on Monday) still finds the marks of what it sent; and well under a
+# week, after which Telegram may start its update ids anew.
+RETENTION = timedelta(days=3)
+PRUNE_EVERY = 3600.0  # seconds
+# A lease outlives a missed renewal or two; a holder that died on another machine frees it
+# after LEASE_TTL, one that died on this machine at once (its pid is gone).
+LEASE_TTL = timedelta(seconds=30)
+LEASE_RENEW_SECONDS = 10.0
+_DELIVERED = "delivered:"
+
+
+def wall_clock() -> datetime:
+    """Leases only (see the module's docstring); everything else reads `app.clock`."""
+    return datetime.now(UTC)
+
+
+def _dead_local_holder(holder: str) -> bool:
+    """A lease held by a process of this machine that no longer runs (after a crash)."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class Lease:
+    """The database lease that lets one process serve a platform account."""
+
+    def __init__(self, app: App, name: str) -> None:
+        self._uows = app.uows
+        self.name = name
+        self.holder = locks.new_holder()
+        self.held = False
+
+    def take(self) -> str | None:
+        """None when this process holds the lease now, else who does."""
+        if self.renew():
+            return None
+        other = locks.holder_of(self._uows, self.name, wall_clock())
+        if other is not None and _dead_local_holder(other):
+            log.warning("taking over the lease %s of %s, which no longer runs", self.name, other)
+            locks.release(self._uows, self.name, other)
+            if self.renew():
+                return None
+            other = locks.holder_of(self._uows, self.name, wall_clock())
+        return other or "another process"
+
+    def renew(self) -> bool:
+        self.held = locks.acquire(self._uows, self.name, self.holder, wall_clock(), LEASE_TTL)
+        return self.held
+
+    def serving(self) -> str | None:
+        """The live process that holds the lease now, if any (a send-only run asks)."""
+        other = locks.holder_of(self._uows, self.name, wall_clock())
+        return None if other is None or _dead_local_holder(other) else other
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            locks.release(self._uows, self.name, self.holder)
+
+
+class Platform:
+    """One adapter's side of the core: its answers, claims, state, lease and pruning.
+
+    Every method that touches the database runs in a worker thread, like `App.answer`, so
+    the event loop keeps serving. `state_prefix` names its rows in `platform_state`.
+    """
+
+    def __init__(self, app: App, platform: str, *, state_prefix: str, lease: str) -> None:
+        self.app = app
+        self.platform = platform
+        self.state_prefix = state_prefix
+        self.lease = Lease(app, lease)
+
+    # -- the conversation service ---------------------------------------------------------
+
+    def claim(self, message_key: str, room_id: str) -> Claim:
+        return Claim(self.platform, message_key, room_id, self.app.clock())
+
+    async def answer(self, incoming: Incoming, message_key: str) -> Reply | None:
+        """The core's reply to a platform message, once; None when it was taken on before."""
+        return await self.app.answer(incoming, self.claim(message_key, incoming.room_id))
+
+    async def take(self, message_key: str, room_id: str) -> bool:
+        """Take an event on that is not a message to answer; False if it was before."""
+        return await _thread(self.app.conversation.take, self.claim(message_key, room_id))
+
+    async def sent(
+        self,
+        room_id: str,
+        message_ids: Sequence[str | int],
+        reply: Reply,
+        *,
+        incoming: Incoming | None = None,
+        edited: bool = False,
+    ) -> None:
+        """Tell the core what a bot message showed (one write, none when nothing)."""
+        if not message_ids or (reply.subject is None and reply.outcome != "ambiguous"):
+            return  # nothing to remember: no write
+        ids = [str(m) for m in message_ids]
+        await _thread(
+            self.app.conversation.sent,
+            self.platform,
+            room_id,
+            ids,
+            reply,
+            incoming=incoming,
+            edited=edited,
+        )
+
+    async def may_invite(self, user_id: str) -> bool:
+        return await _thread(self.app.conversation.may_invite, self.platform, user_id)
+
+    def menu(self, lang: Language) -> list[MenuEntry]:
+        return self.app.conversation.menu(lang)
+
+    # -- the backlog ----------------------------------------------------------------------
+
+    def oldest(self) -> datetime:
+        """Messages sent before this are not answered any more (BACKLOG)."""
+        return self.app.clock() - BACKLOG
+
+    # -- platform state -------------------------------------------------------------------
+
+    async def get(self, name: str) -> str | None:
+        return await _thread(self._get, name)
+
+    async def put(self, name: str, value: str) -> None:
+        await _thread(self._put, name, value)
+
+    async def delivered(self, key: str) -> str | None:
+        """The message id an outbox message got when it was sent before (else None)."""
+        return await self.get(_DELIVERED + key)
+
+    async def mark_delivered(self, key: str, message_id: str) -> None:
+        await self.put(_DELIVERED + key, message_id)
+
+    def _get(self, name: str) -> str | None:
+        with self.app.uows() as uow:
+            state = uow.session.get(PlatformState, self.state_prefix + name)
+            return state.value if state is not None else None
+
+    def _put(self, name: str, value: str) -> None:
+        key = self.state_prefix + name
+        with self.app.uows(write=True) as uow:
+            state = uow.session.get(PlatformState, key)
+            if state is None:
+                uow.session.add(PlatformState(key=key, value=value, updated_at=self.app.clock()))
+            else:
+                state.value = value
+                state.updated_at = self.app.clock()
+            with contextlib.suppress(IntegrityError):  # a concurrent call wrote the same
+                uow.commit()
+
+    # -- what messages showed, rooms ------------------------------------------------------
+
+    async def shown(self, room_id: str, message_id: str) -> ShownVersion | None:
+        """The measure and version a bot message showed (`Conversation.sent` recorded it):
+        a reaction to it stands for a command on that measure."""
+        return await _thread(self._shown, room_id, message_id)
+
+    def _shown(self, room_id: str, message_id: str) -> ShownVersion | None:
+        with self.app.uows() as uow:
+            row = uow.session.execute(
+                select(SentMessage.measure_id, SentMessage.measure_version).where(
+                    SentMessage.platform == self.platform,
+                    SentMessage.room_id == room_id,
+                    SentMessage.message_id == message_id,
+                )
+            ).first()
+            return ShownVersion(row[0], row[1]) if row is not None else None
+
+    async def is_linked(self, room_id: str) -> bool:
+        """Whether an administrator linked this room (a department's, the coordination's)."""
+        return await _thread(self._is_linked, room_id)
+
+    def _is_linked(self, room_id: str) -> bool:
+        with self.app.uows() as uow:
+            return self._linked(uow.session, room_id)
+
+    def _linked(self, session: Session, room_id: str) -> bool:
+        found = session.execute(
+            select(RoomLink.id).where(
+                RoomLink.platform == self.platform, RoomLink.room_id == room_id
+            )
+        ).first()
+        return found is not None
+
+    async def move_room(self, old: str, new: str) -> bool:
+        """The room got a new id (a Telegram group became a supergroup): its link and any
+        open numbered list follow. False when there was nothing to move."""
+        return await _thread(self._move_room, old, new)
+
+    def _move_room(self, old: str, new: str) -> bool:
+        with self.app.uows(write=True) as uow:
+            session = uow.session
+            if self._linked(session, new):
+                return False
+            moved = session.execute(
+                update(RoomLink)
+                .where(RoomLink.platform == self.platform, RoomLink.room_id == old)
+                .values(room_id=new)
+            )
+            session.execute(
+                update(PendingChoice)
+                .where(PendingChoice.platform == self.platform, PendingChoice.room_id == old)
+                .values(room_id=new)
+            )
+            uow.commit()
+            return bool(getattr(moved, "rowcount", 0))
+
+    # -- the lease, pruning and the lease loop --------------------------------------------
+
+    async def take_lease(self, account: str) -> None:
+        """Serve `account` ("the Matrix account @bot:stadt.de") from now on, or raise
+        TransportTaken when another live process does."""
+        other = await _thread(self.lease.take)
+        if other is not None:
+            raise TransportTaken(
+                f"{account} is already served by another process ({other}); stop that one "
+                f"first (its lease ends {int(LEASE_TTL.total_seconds())} s after it stops "
+                "renewing it)"
+            )
+
+    async def leave_to_server(self, account: str) -> None:
+        """A send-only run: raise TransportTaken when a running bot serves `account` (it
+        delivers the reminders itself then)."""
+        other = await self.served_by()
+        if other is not None:
+            raise TransportTaken(
+                f"{account} is served by a running bot ({other}); it delivers the reminders"
+            )
+
+    async def served_by(self) -> str | None:
+        """The live process that serves the account now, if any (a send-only run asks)."""
+        return await _thread(self.lease.serving)
+
+    async def release_lease(self) -> None:
+        with contextlib.suppress(Exception):  # it runs out by itself
+            await _thread(self.lease.release)
+
+    def prune(self) -> None:
+        """Forget claims and delivery marks older than RETENTION."""
+        oldest = self.app.clock() - RETENTION
+        with self.app.uows(write=True) as uow:
+            uow.session.execute(
+                delete(ProcessedMessage).where(
+                    ProcessedMessage.platform == self.platform,
+                    ProcessedMessage.received_at < oldest,
+                )
+            )
+            uow.session.execute(
+                delete(PlatformState).where(
+                    PlatformState.key.startswith(self.state_prefix + _DELIVERED),
+                    PlatformState.updated_at < oldest,
+                )
+            )
+            uow.commit()
+
+    async def serve(self, work: Coroutine[Any, Any, None], *, lost: str) -> None:
+        """Run `work` (the sync loop, polling) while the lease is renewed and old claims
+        are pruned. Ends when `work` does; raises TransportTaken(lost) when another process
+        took the lease meanwhile (then `work` is cancelled)."""
+        keeper = asyncio.create_task(self._keep(lost), name=f"{self.platform}:lease")
+        worker = asyncio.create_task(work, name=f"{self.platform}:serve")
+        try:
+            done, _pending = await asyncio.wait(
+                [keeper, worker], return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                task.result()
+        finally:
+            for task in (keeper, worker):
+                task.cancel()
+            await asyncio.gather(keeper, worker, return_exceptions=True)
+
+    async def _keep(self, lost: str) -> None:
+        pruned = -PRUNE_EVERY
+        while True:
+            if time.monotonic() - pruned >= PRUNE_EVERY:
+                pruned = time.monotonic()
+                try:
+                    await _thread(self.prune)
+                except Exception as error:  # pruning can wait for the next round
+                    log.warning("%s: could not prune processed messages: %s", self.platform, error)
+            await asyncio.sleep(LEASE_RENEW_SECONDS)
+            if not self.lease.held:
+                continue  # a webhook, or a send-only run: nothing to renew
+            try:
+                kept = await _thread(self.lease.renew)
+            except Exception as error:  # the database may be briefly away; the lease lasts
+                log.warning("%s: could not renew the lease: %s", self.platform, error)
+                continue
+            if not kept:
+                log.error("%s: %s", self.platform, lost)
+                raise TransportTaken(lost)
+
+
+class _Notifying(Protocol):
+    platform: str
+
+    async def notify(self, recipient: Recipient, message: Reply, idempotency_key: str) -> Delivery:
+        """Deliver an outbox message."""
+
+
+class ChatNotifier:
+    """The core's Notifier on a chat platform: what its transport's `notify` does."""
+
+    def __init__(self, transport: _Notifying) -> None:
+        self.platform = transport.platform
+        self._transport = transport
+
+    async def send(self, recipient: Recipient, message: Reply, *, idempotency_key: str) -> Delivery:
+        return await self._transport.notify(recipient, message, idempotency_key)
+
+
+async def _thread(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """The adapter's short database work, in the worker pool the conversation uses too.
+
+    A single thread of its own was tried on Telegram and measured worse: one claim waiting
+    for SQLite's write lock then stalls every update behind it.
+    """
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
+__all__ = [
+    "BACKLOG",
+    "LEASE_TTL",
+    "RETENTION",
+    "ChatNotifier",
+    "Lease",
+    "Platform",
+    "wall_clock",
+]

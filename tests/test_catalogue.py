@@ -1,0 +1,462 @@
+"""The reply texts: one catalogue (handlers/texts/de.toml and en.toml), nothing beside it.
+
+(a) Both languages have the same keys, and each key the same {placeholders}.
+(b) handlers/ and schedules/ hold no user-facing string literal outside the catalogue.
+(c) Every key the code names is in the catalogue, and every text in it is used; a call
+    with a fixed key passes every placeholder of its text.
+
+The rule of (b): a string literal (an f-string counts with its fixed parts) is a reply text
+when it contains a letter and
+  - whitespace, a letter outside ASCII (ä, ö, ü, ß, é, …) or a sentence end (`Ende.`), or
+  - it is chosen by language: an operand of `… if lang == "de" else …`, or an argument of
+    the old `de_en` (the language codes "de" and "en" themselves are no text).
+It is no reply text where it stands for something else: docstrings; the arguments of
+logging calls (`log.*`, `logging.*`) and the messages of exceptions meant for the log
+(ValueError, RuntimeError, …, assert); regular expressions (raw strings, `re.*`) and
+date formats (`strftime`); SQL (a literal that starts with SELECT, INSERT, …); catalogue
+keys; what is typed rather than read — comparisons (`word in ("an", "on")`), dict keys,
+`dict.fromkeys(...)` and a command's names (`Command(key, de_names, en_names, …)`). What
+is left that is still no reply is listed below, each group with its reason.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+from handlers.i18n import LANGUAGES, TEXTS
+from handlers.registry import build_registry
+
+ROOT = Path(__file__).resolve().parent.parent
+SCANNED = ("handlers", "schedules")
+
+# Literals that read like text but are not replies: (module, literal as the scan shows it,
+# with `{}` for an f-string's values), grouped by the reason.
+NOT_REPLIES: dict[str, set[tuple[str, str]]] = {
+    "typed, not read: a word that ends an absence (`vertretung zurück`)": {
+        ("handlers/absence.py", "zurück"),
+    },
+    "why an outbox entry was dropped or waits: English for the operator (outbox.last_error, "
+    "`--dry-run`), like the logs": {
+        ("schedules/delivery.py", "superseded: {}"),
+        ("schedules/delivery.py", "a later reminder of its kind overtook it"),
+        ("schedules/delivery.py", "nothing left to report before the meeting"),
+        ("schedules/delivery.py", "the measure is gone"),
+        ("schedules/delivery.py", "{} is {}"),
+        ("schedules/delivery.py", "{} was reported on since"),
+        ("schedules/delivery.py", "the deadline of {} changed"),
+        ("schedules/delivery.py", "the meeting is gone"),
+        ("schedules/delivery.py", "{} has begun"),
+        ("schedules/delivery.py", "{} was moved"),
+        ("schedules/delivery.py", "no recipient on a configured platform"),
+    },
+    "the outbox record's short German summary for the operator; the message itself is "
+    "rendered at delivery from the catalogue (schedules/messages.py)": {
+        ("schedules/sweep.py", "Tagesordnung {} ({})"),
+        ("schedules/sweep.py", "Sitzung {} am {}: Bitte berichten ({})"),
+        ("schedules/sweep.py", "Wochenübersicht ab {}"),
+        ("schedules/sweep.py", "Frist {} in {} Tagen"),
+        ("schedules/sweep.py", "Überfällig seit {} (Woche {})"),
+        ("schedules/sweep.py", "Bericht fällig seit {}"),
+    },
+    "the scheduler's job name, seen in its logs": {
+        ("schedules/scheduler.py", "reminder sweep and outbox delivery"),
+    },
+}
+# Not moved yet: handlers/dispatch.py belongs to another change. Remove an entry (and, with
+# the last one, Context.de_en) once the dispatcher takes its texts from the catalogue.
+PENDING: set[tuple[str, str]] = {
+    ("handlers/dispatch.py", "Ein Anführungszeichen ist nicht geschlossen."),
+    ("handlers/dispatch.py", "A quotation mark is not closed."),
+}
+DE_EN_CALLERS = {"handlers/dispatch.py"}
+
+_LETTER = re.compile(r"[^\W\d_]")
+_NON_ASCII_LETTER = re.compile(r"[^\W\d_a-zA-Z]")
+_SENTENCE_END = re.compile(r"[^\W\d_][.!?…](\s|$)")
+_SQL = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b")
+_LOGGERS = re.compile(r"^_?(log|logger|logging)$")
+_LOG_EXCEPTIONS = {
+    "AssertionError",
+    "KeyError",
+    "LookupError",
+    "NotImplementedError",
+    "RuntimeError",
+    "TypeError",
+    "ValueError",
+}
+_LANGUAGE_CODES = {"de", "en"}
+_NOT_TEXT_CALLS = {"strftime", "strptime", "compile", "getLogger", "fromkeys"}
+_KEY_SHAPE = re.compile(r"^[a-z_]+(\.[a-z0-9_]+)+$")
+
+
+def reads_as_text(text: str) -> bool:
+    if not _LETTER.search(text) or _SQL.match(text):
+        return False
+    return bool(
+        re.search(r"\s", text) or _NON_ASCII_LETTER.search(text) or _SENTENCE_END.search(text)
+    )
+
+
+@dataclass(frozen=True)
+class Literal:
+    path: str
+    line: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.text!r}"
+
+
+def _call_name(node: ast.Call) -> str | None:
+    if isinstance(node.func, ast.Attribute):
+        return node.func.attr
+    if isinstance(node.func, ast.Name):
+        return node.func.id
+    return None
+
+
+def _root_name(node: ast.expr) -> str | None:
+    while isinstance(node, ast.Attribute | ast.Call):
+        node = node.value if isinstance(node, ast.Attribute) else node.func
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _joined(node: ast.JoinedStr) -> str:
+    return "".join(
+        v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else "{}"
+        for v in node.values
+    )
+
+
+def _is_language_test(node: ast.expr) -> bool:
+    """`lang == "de"`, `ctx.lang != "en"` and the like."""
+    return any(
+        isinstance(sub, ast.Compare)
+        and any(
+            isinstance(c, ast.Constant) and c.value in _LANGUAGE_CODES
+            for c in [sub.left, *sub.comparators]
+        )
+        for sub in ast.walk(node)
+    )
+
+
+class _Scan(ast.NodeVisitor):
+    """The literals of one module that read as reply texts (see the module docstring)."""
+
+    def __init__(self, path: str, source: str) -> None:
+        self.path = path
+        self.source = source
+        self.found: list[Literal] = []
+        self.chosen = 0  # > 0 inside a choice by language
+
+    def _body(self, statements: list[ast.stmt]) -> None:
+        for statement in statements:
+            if (
+                isinstance(statement, ast.Expr)
+                and isinstance(statement.value, ast.Constant)
+                and isinstance(statement.value.value, str)
+            ):
+                continue  # a docstring
+            self.visit(statement)
+
+    def visit_Module(self, node: ast.Module) -> None:
+        self._body(node.body)
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        if not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+            self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        name = _call_name(node)
+        root = _root_name(node.func)
+        if isinstance(node.func, ast.Attribute) and root is not None and _LOGGERS.match(root):
+            return  # log.info(...), logging.getLogger(...)
+        if root == "re" or name in _NOT_TEXT_CALLS:
+            return
+        if name in ("de_en", "_de_en"):
+            self.chosen += 1
+            self.generic_visit(node)
+            self.chosen -= 1
+            return
+        if name == "Command":
+            # The command's names (arguments 2 and 3) are what people type, in either language.
+            self.visit(node.func)
+            for i, arg in enumerate(node.args):
+                if i not in (1, 2):
+                    self.visit(arg)
+            for keyword in node.keywords:
+                if keyword.arg not in ("de", "en"):
+                    self.visit(keyword.value)
+            return
+        self.generic_visit(node)
+
+    def visit_Raise(self, node: ast.Raise) -> None:
+        if isinstance(node.exc, ast.Call) and _call_name(node.exc) in _LOG_EXCEPTIONS:
+            return
+        self.generic_visit(node)
+
+    def visit_Assert(self, node: ast.Assert) -> None:
+        self.visit(node.test)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        return  # `word in ("an", "on")`: what is typed, not what is read
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        for value in node.values:
+            self.visit(value)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        self.visit(node.value)
+
+    def visit_IfExp(self, node: ast.IfExp) -> None:
+        self.visit(node.test)
+        language = int(_is_language_test(node.test))
+        self.chosen += language
+        self.visit(node.body)
+        self.visit(node.orelse)
+        self.chosen -= language
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> None:
+        self.visit(node.value)  # not the format spec (`{when:%H:%M}`)
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        if self._raw(node):
+            return
+        self._check(node, _joined(node))
+        for value in node.values:
+            if not isinstance(value, ast.Constant):
+                self.visit(value)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str) and not self._raw(node):
+            self._check(node, node.value)
+
+    def _raw(self, node: ast.expr) -> bool:
+        """A raw string is a regular expression (`r"(?:ende|end of)"`)."""
+        segment = ast.get_source_segment(self.source, node) or ""
+        prefix = re.match(r"[A-Za-z]*", segment)
+        return prefix is not None and "r" in prefix.group().lower()
+
+    def _check(self, node: ast.expr, text: str) -> None:
+        chosen = self.chosen and text not in _LANGUAGE_CODES and _LETTER.search(text)
+        if chosen or reads_as_text(text):
+            self.found.append(Literal(self.path, node.lineno, text))
+
+
+def _modules(root: Path = ROOT) -> list[tuple[str, str]]:
+    found = []
+    for folder in SCANNED:
+        for path in sorted((root / folder).rglob("*.py")):
+            found.append((path.relative_to(root).as_posix(), path.read_text(encoding="utf-8")))
+    return found
+
+
+@functools.cache
+def reply_literals(root: Path = ROOT) -> list[Literal]:
+    """Every literal of handlers/ and schedules/ that reads as a reply text."""
+    found: list[Literal] = []
+    for path, source in _modules(root):
+        scan = _Scan(path, source)
+        scan.visit(ast.parse(source, path))
+        found += scan.found
+    return found
+
+
+def _allowed() -> set[tuple[str, str]]:
+    return set().union(*NOT_REPLIES.values()) | PENDING
+
+
+# -- (a) the two languages --------------------------------------------------------------------
+
+
+def _placeholders(text: str) -> set[str]:
+    """The names of a text's {fields}: `{date:%d.%m.%Y}` is `date`."""
+    names = set()
+    for _literal, field, _spec, _conversion in string.Formatter().parse(text):
+        if field is not None:
+            names.add(re.split(r"[.\[]", field, maxsplit=1)[0])
+    return names
+
+
+def test_both_languages_have_the_same_keys() -> None:
+    german, english = (set(TEXTS[lang]) for lang in LANGUAGES)
+    assert sorted(german - english) == [], "only in de.toml"
+    assert sorted(english - german) == [], "only in en.toml"
+
+
+def test_both_languages_have_the_same_placeholders() -> None:
+    different = []
+    for key in sorted(set(TEXTS["de"]) & set(TEXTS["en"])):
+        german, english = (_placeholders(TEXTS[lang][key]) for lang in LANGUAGES)
+        if german != english or "" in german:
+            different.append(f"{key}: {TEXTS['de'][key]!r} / {TEXTS['en'][key]!r}")
+    assert different == [], "placeholders differ (or are unnamed: {})"
+
+
+def test_plurals_have_both_forms() -> None:
+    for lang in LANGUAGES:
+        for key in TEXTS[lang]:
+            base, _dot, form = key.rpartition(".")
+            if form in ("one", "other"):
+                other = f"{base}.{'other' if form == 'one' else 'one'}"
+                assert other in TEXTS[lang], f"{key} without {other} ({lang}.toml)"
+
+
+# -- (b) no reply text beside the catalogue -----------------------------------------------------
+
+
+def test_no_reply_text_outside_the_catalogue() -> None:
+    offenders = [f for f in reply_literals() if (f.path, f.text) not in _allowed()]
+    listing = "\n".join(str(f) for f in offenders[:40])
+    assert not offenders, (
+        f"{len(offenders)} reply texts outside handlers/texts/ (put them in the catalogue, "
+        f"see docs/architecture.md, 'Reply texts'):\n{listing}"
+    )
+
+
+def test_the_allow_lists_are_current() -> None:
+    """Every listed exception still exists, so the lists shrink when the code does."""
+    seen = {(f.path, f.text) for f in reply_literals()}
+    assert sorted(_allowed() - seen) == []
+
+
+def test_de_en_is_gone_but_for_the_pending_dispatcher() -> None:
+    callers = set()
+    for path, source in _modules():
+        for node in ast.walk(ast.parse(source, path)):
+            if isinstance(node, ast.Call) and _call_name(node) in ("de_en", "_de_en"):
+                callers.add(path)
+    assert callers <= DE_EN_CALLERS
+
+
+def test_the_scan_finds_what_it_should() -> None:
+    source = '''
+def reply(ctx, lang, n):
+    """A docstring is no reply."""
+    log.info("sending %s now", n)
+    if word in ("an", "on"):
+        pass
+    a = ctx.de_en("Frist", "due")
+    b = "Frist" if lang == "de" else "due"
+    c = f"{n} Tage überfällig"
+    d = "Ende."
+    e = ctx.t("measures.created_heading", measure=n)
+    f = "en" if lang == "en" else "de"
+    raise ValueError(f"no such thing: {n}")
+'''
+    scan = _Scan("example.py", source)
+    scan.visit(ast.parse(source))
+    assert [f.text for f in scan.found] == [
+        "Frist",
+        "due",
+        "Frist",
+        "due",
+        "{} Tage überfällig",
+        "Ende.",
+    ]
+
+
+# -- (c) keys used and texts used ---------------------------------------------------------------
+
+
+def _key_arguments(node: ast.Call) -> list[ast.expr]:
+    """The key argument of `t(lang, key)`, `ctx.t(key)`, `plural(lang, key, n)`,
+    `ctx.plural(key, n)`."""
+    name = _call_name(node)
+    if name not in ("t", "plural"):
+        return []
+    index = 1 if isinstance(node.func, ast.Name) else 0
+    if len(node.args) <= index:
+        return []
+    key = node.args[index]
+    if isinstance(key, ast.IfExp):
+        return [key.body, key.orelse]
+    return [key]
+
+
+def _forms(key: str) -> list[str]:
+    """A key as the catalogue has it: itself, or a plural's two forms."""
+    if key in TEXTS["de"]:
+        return [key]
+    plural = [f"{key}.one", f"{key}.other"]
+    return plural if all(k in TEXTS["de"] for k in plural) else []
+
+
+@functools.cache
+def _named_keys() -> tuple[dict[str, list[str]], list[str]]:
+    """The keys the code names: {key: [where]}, and the key-shaped literals it names that the
+    catalogue lacks."""
+    families = {key.split(".", 1)[0] for key in TEXTS["de"]}
+    named: dict[str, list[str]] = {}
+    missing: list[str] = []
+    for path, source in _modules():
+        for node in ast.walk(ast.parse(source, path)):
+            if isinstance(node, ast.Call):
+                # A key given to t() or plural() must be in the catalogue.
+                for key in _key_arguments(node):
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                        forms = _forms(key.value)
+                        if not forms:
+                            missing.append(f"{path}:{key.lineno}: {key.value!r}")
+                        for form in forms:
+                            named.setdefault(form, []).append(f"{path}:{key.lineno}")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                # A key kept in a table (`_FIELD_NAMES = {"deadline": "status.field_deadline"}`);
+                # the dispatcher's flat keys (`key = "usage_reason" if … else "usage"`) as such.
+                text = node.value
+                if text in TEXTS["de"] and "." not in text:
+                    named.setdefault(text, []).append(f"{path}:{node.lineno}")
+                    continue
+                if not _KEY_SHAPE.match(text) or text.split(".", 1)[0] not in families:
+                    continue
+                forms = _forms(text)
+                if not forms:
+                    missing.append(f"{path}:{node.lineno}: {text!r}")
+                for form in forms:
+                    named.setdefault(form, []).append(f"{path}:{node.lineno}")
+    # The registry's texts: `commands.<key>.usage`, `.example` and `.help` of each command.
+    for command in build_registry().commands:
+        for part in ("usage", "example", "help"):
+            key = f"commands.{command.key}.{part}"
+            if key not in TEXTS["de"]:
+                missing.append(f"handlers/registry.py: {command.key} has no {key}")
+            named.setdefault(key, []).append("handlers/registry.py")
+    return named, sorted(set(missing))
+
+
+def test_every_key_the_code_names_is_in_the_catalogue() -> None:
+    _named, missing = _named_keys()
+    assert missing == []
+
+
+def test_every_text_is_used() -> None:
+    named, _missing = _named_keys()
+    unused = sorted(set(TEXTS["de"]) - set(named))
+    assert unused == [], "texts no code names (remove them, or use them)"
+
+
+def test_every_call_passes_the_placeholders_of_its_text() -> None:
+    """`ctx.t("absence.set", absent=…, until=…, substitute=…)` fills every {field} of the text
+    (str.format would raise only when the text is shown)."""
+    short = []
+    for path, source in _modules():
+        for node in ast.walk(ast.parse(source, path)):
+            if not isinstance(node, ast.Call) or any(k.arg is None for k in node.keywords):
+                continue
+            passed = {k.arg for k in node.keywords}
+            if _call_name(node) == "plural":
+                passed.add("n")
+            for key in _key_arguments(node):
+                if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                    continue
+                for form in _forms(key.value):
+                    for lang in LANGUAGES:
+                        missing = _placeholders(TEXTS[lang][form]) - passed
+                        if missing:
+                            short.append(f"{path}:{node.lineno}: {form} needs {sorted(missing)}")
+    assert sorted(set(short)) == []
