@@ -37,9 +37,9 @@ from collections import Counter
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 from bench.run import machine
+from bench.telegram_bench import limiter
 
 TOKEN = "7000000002:BENCH-wire-token_deliverymonday0123"
 FIRST_USER = 7_200_000_000
@@ -139,21 +139,6 @@ class Result:
     busiest_group_minute: int
     cpu: float
     all_sent: bool
-
-
-def limiter(kind: str) -> Any:
-    from telegram.ext import AIORateLimiter
-
-    if kind == "telegram":
-        # PTB's defaults are Telegram's published limits; spelled out so the table says so.
-        return AIORateLimiter(
-            overall_max_rate=30,
-            overall_time_period=1,
-            group_max_rate=20,
-            group_time_period=60,
-            max_retries=3,
-        )
-    return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
 
 
 async def deliver_monday(database: Path, base_url: str, limits: str) -> tuple[float, float, bool]:

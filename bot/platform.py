@@ -37,7 +37,7 @@ from handlers.conversation import Claim, MenuEntry
 from handlers.core import Incoming, Language, Reply, ShownVersion
 from handlers.ports import Delivery, Recipient
 from storage import locks
-from storage.models import PendingChoice, PlatformState, ProcessedMessage, RoomLink, SentMessage
+from storage.models import PendingChoice, PlatformState, ProcessedMessage, RoomLink
 
 log = logging.getLogger("regelkreis.platform")
 P = ParamSpec("P")
@@ -212,21 +212,13 @@ class Platform:
 
     # -- what messages showed, rooms ------------------------------------------------------
 
-    async def shown(self, room_id: str, message_id: str) -> ShownVersion | None:
-        """The measure and version a bot message showed (`Conversation.sent` recorded it):
-        a reaction to it stands for a command on that measure."""
-        return await _thread(self._shown, room_id, message_id)
-
-    def _shown(self, room_id: str, message_id: str) -> ShownVersion | None:
-        with self.app.uows() as uow:
-            row = uow.session.execute(
-                select(SentMessage.measure_id, SentMessage.measure_version).where(
-                    SentMessage.platform == self.platform,
-                    SentMessage.room_id == room_id,
-                    SentMessage.message_id == message_id,
-                )
-            ).first()
-            return ShownVersion(row[0], row[1]) if row is not None else None
+    async def reaction(
+        self, room_id: str, message_id: str, emoji: str
+    ) -> tuple[str, ShownVersion] | None:
+        """The command a reaction to a bot message stands for (`Conversation.reaction`)."""
+        return await _thread(
+            self.app.conversation.reaction, self.platform, room_id, message_id, emoji
+        )
 
     async def is_linked(self, room_id: str) -> bool:
         """Whether an administrator linked this room (a department's, the coordination's)."""

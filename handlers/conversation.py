@@ -22,9 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handlers.commands import Command, fold
-from handlers.core import Incoming, Language, Reply
-from handlers.dispatch import Claim, Dispatcher, is_pick
+from handlers.core import Incoming, Language, Reply, ShownVersion
+from handlers.dispatch import Claim, Dispatcher, is_pick, shown_by
 from handlers.ports import Clock
+from handlers.views import reaction_command
 from storage.models import PendingChoice, SentMessage
 from storage.uow import UnitOfWorkFactory
 
@@ -125,6 +126,18 @@ class Conversation:
                     )
             except IntegrityError:
                 pass  # a resend that got the same message id: it shows the same
+
+    def reaction(
+        self, platform: str, room_id: str, message_id: str, emoji: str
+    ) -> tuple[str, ShownVersion] | None:
+        """The command a reaction to a bot message stands for, with the version the message
+        showed; None when it showed no measure or the emoji is no quick answer."""
+        with self._uows() as uow:
+            shown = shown_by(uow.session, platform, room_id, message_id)
+        if shown is None:
+            return None
+        command = reaction_command(emoji, shown.measure_id)
+        return (command, shown) if command is not None else None
 
     def take(self, claim: Claim) -> bool:
         """Take a platform event on that is not a message to answer (a membership change,

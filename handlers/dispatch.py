@@ -133,11 +133,10 @@ _SHOWN = select(SentMessage.measure_id, SentMessage.measure_version).where(
 )
 
 
-def _shown_by(session: Session, incoming: Incoming, message_id: str) -> ShownVersion | None:
-    """The measure and version a bot message showed, for a reply to it."""
+def shown_by(session: Session, platform: str, room_id: str, message_id: str) -> ShownVersion | None:
+    """The measure and version a bot message showed, for a reply or reaction to it."""
     row = session.execute(
-        _SHOWN,
-        {"platform": incoming.platform, "room_id": incoming.room_id, "message_id": message_id},
+        _SHOWN, {"platform": platform, "room_id": room_id, "message_id": message_id}
     ).first()
     return ShownVersion(row[0], row[1]) if row is not None else None
 
@@ -247,7 +246,10 @@ class Dispatcher:
         with self.uows(write=writes) as uow:
             if incoming.reply_to is not None and incoming.shown is None:
                 incoming = dataclasses.replace(
-                    incoming, shown=_shown_by(uow.session, incoming, incoming.reply_to)
+                    incoming,
+                    shown=shown_by(
+                        uow.session, incoming.platform, incoming.room_id, incoming.reply_to
+                    ),
                 )
             person, is_admin, room, open_choice = self._identify(uow.session, incoming)
             effects.supersede = picked is None and open_choice

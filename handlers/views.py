@@ -110,7 +110,23 @@ def standard_answers(measure: MeasureShape, lang: Language) -> list[QuickAnswer]
     """The quick answers anybody responsible may give; none once the measure is closed."""
     if measure.status.is_closed:
         return []
-    ref = measure.ref
+    return _open_answers(measure.ref, lang)
+
+
+def reaction_command(emoji: str, measure_id: int) -> str | None:
+    """The typed command a reaction (✅ 🟢 🟡) to a message about one measure stands for."""
+    key = emoji.replace(_VARIATION_SELECTOR, "")
+    for answer in _open_answers(f"M-{measure_id}", "de"):
+        if answer.emoji.replace(_VARIATION_SELECTOR, "") == key:
+            return answer.command
+    return None
+
+
+# Clients send ✅ with or without the emoji presentation selector.
+_VARIATION_SELECTOR = "\ufe0f"
+
+
+def _open_answers(ref: str, lang: Language) -> list[QuickAnswer]:
     return [
         QuickAnswer(
             t(lang, "views.answer_done"), t(lang, "views.answer_done_command", ref=ref), "✅"

@@ -13,12 +13,12 @@ from bot.matrix.parse import (
     PLATFORM,
     command_text,
     inviter_allowed,
-    reaction_command,
     strip_reply_fallback,
     transaction_id,
 )
 from bot.matrix.render import message_content, quick_answer_line, render_body, render_html
 from bot.matrix.transport import MatrixNotifier, MatrixTransport
+from handlers.views import reaction_command  # what a reaction stands for, from the core
 
 __all__ = [
     "PLATFORM",

@@ -13,7 +13,6 @@ from bot.matrix.parse import (
     PLATFORM,
     command_text,
     inviter_allowed,
-    reaction_command,
     strip_reply_fallback,
 )
 from handlers.conversation import is_pick
@@ -166,12 +165,10 @@ class Events:
         target, key = relates.get("event_id"), relates.get("key")
         if relates.get("rel_type") != "m.annotation" or not target or not key:
             return
-        shown = await self.bot.shared.shown(room.room_id, target)
-        if shown is None:
+        found = await self.bot.shared.reaction(room.room_id, target, key)
+        if found is None:
             return  # a reaction to anything but a bot message about one measure is just chat
-        command = reaction_command(key, shown.measure_id)
-        if command is None:
-            return
+        command, shown = found
         await self._answer(
             room, event, command, shown, None, {"m.in_reply_to": {"event_id": target}}
         )

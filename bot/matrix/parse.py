@@ -1,5 +1,5 @@
-"""Reading Matrix, pure functions: the command in a message, who may invite, what a
-reaction stands for, and stable transaction ids."""
+"""Reading Matrix, pure functions: the command in a message, who may invite, and stable
+transaction ids."""
 
 from __future__ import annotations
 
@@ -8,11 +8,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from handlers.views import quick_answers
-from storage.models import Measure, MeasureStatus
-
 PLATFORM = "matrix"
-_VARIATION_SELECTOR = "\ufe0f"
 
 
 def strip_reply_fallback(body: str) -> str:
@@ -85,16 +81,6 @@ def inviter_allowed(inviter: str, allowed: Iterable[str], admins: Iterable[str])
         elif fnmatch.fnmatchcase(server, entry.lstrip(":")):
             return True
     return False
-
-
-def reaction_command(emoji: str, measure_id: int) -> str | None:
-    """The typed command a reaction stands for, as the core defines its quick answers."""
-    key = emoji.replace(_VARIATION_SELECTOR, "")
-    # A transient measure: only its id (the reference) and an open status matter here.
-    for answer in quick_answers(Measure(id=measure_id, status=MeasureStatus.IN_PROGRESS), "de"):
-        if answer.emoji.replace(_VARIATION_SELECTOR, "") == key:
-            return answer.command
-    return None
 
 
 def transaction_id(*parts: str) -> str:
