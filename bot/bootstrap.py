@@ -99,7 +99,7 @@ def bootstrap(
         engine = make_engine(config.database_url)
     if migrate:
         upgrade(engine)
-    uows = UnitOfWorkFactory(engine)
+    uows = UnitOfWorkFactory(engine, zone=config.municipality.zone)
     settings = core_settings(config)
     dispatcher = Dispatcher(build_registry(), uows, settings, lookup=NameLookup(), clock=clock)
     return App(

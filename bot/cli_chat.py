@@ -13,6 +13,7 @@ from bot.bootstrap import App
 from bot.cli_errors import CliError
 from bot.console import PLATFORM as CONSOLE
 from bot.console import ConsoleChat
+from handlers.i18n import t
 from storage.demo import DEMO_COORDINATOR
 from storage.models import ChatIdentity, Person
 
@@ -63,15 +64,9 @@ def _console_identity(app: App, as_person: str | None) -> str:
         if person is None:
             # The operator at the terminal acts as admin (a fresh installation, or nobody
             # named like the example coordinator).
-            notice = (
-                "(Konsole als Betreiber/Administration — noch keine Person registriert. "
-                "Beispieldaten: regelkreis chat --demo)"
-                if not people
-                else "(Konsole als Betreiber/Administration — als registrierte Person: "
-                "regelkreis chat --as NAME)"
-            )
-            print(notice, file=sys.stderr)
             settings = app.dispatcher.settings
+            notice = "console.operator" if people else "console.operator_nobody_registered"
+            print(t(settings.language, notice), file=sys.stderr)
             app.dispatcher.settings = replace(
                 settings, admins=settings.admins | {f"{CONSOLE}:{OPERATOR}"}
             )

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from storage.events import DEFAULT_ZONE
 from storage.models import parse_chat_id
 
 # The federal states (Länder) for public holidays, as the `holidays` package names them.
@@ -46,7 +47,7 @@ class Section(BaseModel):
 
 class MunicipalityConfig(Section):
     name: str = "Musterstadt"
-    timezone: str = "Europe/Berlin"
+    timezone: str = DEFAULT_ZONE.key
     state: str = Field(default="BB", description="federal state for public holidays")
 
     @field_validator("timezone")

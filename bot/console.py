@@ -10,6 +10,7 @@ from typing import TextIO
 
 from bot.bootstrap import App
 from handlers.core import Incoming, Reply
+from handlers.i18n import t
 from handlers.ports import Delivery, Recipient
 from schedules.delivery import deliver_due
 
@@ -80,7 +81,8 @@ class ConsoleChat:
     def run_interactive(self, stdin: TextIO = sys.stdin) -> None:
         with contextlib.suppress(ImportError):  # not on every platform
             import readline  # noqa: F401  (line editing and history at the prompt)
-        self.out.write("Regelkreis — Konsole. „hilfe“ zeigt die Befehle, Strg-D beendet.\n")
+        # Before anyone writes: the installation's language (`[bot] language`).
+        self.out.write(t(self.app.dispatcher.settings.language, "console.banner") + "\n")
         while True:
             try:
                 line = input(PROMPT)

@@ -23,6 +23,7 @@ from email.utils import formatdate, getaddresses, parseaddr
 from typing import TYPE_CHECKING
 
 from handlers.core import Language, Reply
+from handlers.i18n import t
 from handlers.ports import Delivery, DeliveryStatus, Recipient
 
 if TYPE_CHECKING:
@@ -38,11 +39,6 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN = re.compile(rf"(?:{_LABEL}\.)+(?:[a-z]{{2,63}}|xn--[a-z0-9-]{{1,59}})")
-
-_WORDS = {
-    "de": {"answer": "Antworten im Chat", "footer": "Automatisch gesendet von Regelkreis."},
-    "en": {"answer": "Answer in chat", "footer": "Sent automatically by Regelkreis."},
-}
 
 
 def email_address(text: str) -> str | None:
@@ -132,17 +128,16 @@ def frame_language(reply: Reply, default: Language) -> Language:
 
 
 def plain_text(reply: Reply, lang: Language) -> str:
-    words = _WORDS[lang]
     parts = [reply.plain()]
     if reply.quick_answers:
         commands = " · ".join(answer.command for answer in reply.quick_answers)
-        parts.append(f"{words['answer']}: {commands}")
-    parts.append(f"-- \n{words['footer']}")
+        answer = t(lang, "email.answer")
+        parts.append(f"{answer}: {commands}")
+    parts.append("-- \n" + t(lang, "email.footer"))
     return "\n\n".join(part for part in parts if part) + "\n"
 
 
 def html_text(reply: Reply, lang: Language) -> str:
-    words = _WORDS[lang]
     paragraphs: list[str] = []
     for block in reply.blocks:
         lines = [f"<b>{_escape(block.heading)}</b>"] if block.heading else []
@@ -153,8 +148,10 @@ def html_text(reply: Reply, lang: Language) -> str:
         commands = " · ".join(
             f"<code>{html.escape(answer.command)}</code>" for answer in reply.quick_answers
         )
-        paragraphs.append(f"<p>{html.escape(words['answer'])}: {commands}</p>")
-    paragraphs.append(f'<p style="color:#666666">{html.escape(words["footer"])}</p>')
+        answer = html.escape(t(lang, "email.answer"))
+        paragraphs.append(f"<p>{answer}: {commands}</p>")
+    footer = html.escape(t(lang, "email.footer"))
+    paragraphs.append(f'<p style="color:#666666">{footer}</p>')
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}">\n<head><meta charset="utf-8"></head>\n'
         "<body>\n" + "\n".join(paragraphs) + "\n</body>\n</html>\n"

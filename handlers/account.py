@@ -63,10 +63,11 @@ def whoami(ctx: Context, args: Args) -> Reply:
                 role=person.role.value,
             )
         )
+        # The absence first: it is a column, the deputy one more query.
         if (
-            person.deputy is not None
-            and person.absent_until is not None
+            person.absent_until is not None
             and person.absent_until >= ctx.today
+            and person.deputy is not None
         ):
             lines.append(
                 ctx.t(

@@ -17,6 +17,7 @@ from handlers.args import Args, Token, stray_words, words_after
 from handlers.core import Incoming, Language
 from handlers.i18n import plural, t
 from handlers.ports import ReminderRules
+from storage.events import DEFAULT_ZONE
 from storage.lookup import How, Kind, Match, NameLookup, Resolution, id_shape
 from storage.models import AuditEntry, Department, Goal, Measure, Person, Role, RoomLink
 from storage.uow import UnitOfWork
@@ -28,7 +29,7 @@ class CoreSettings:
 
     admins: frozenset[str] = frozenset()  # "matrix:@admin:example.org", "telegram:123"
     language: Language = "de"
-    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Berlin"))
+    timezone: ZoneInfo = DEFAULT_ZONE
     state: str = "BB"
     municipality: str = "Musterstadt"
     # The platforms that deliver: "matrix", "telegram", "email" as configured; none of the
@@ -170,11 +171,6 @@ class Context:
 
     def plural(self, key: str, n: int, /, **values: object) -> str:
         return plural(self.lang, key, n, **values)
-
-    def de_en(self, german: str, english: str) -> str:
-        """Deprecated: texts belong in the catalogue (`t`). Left only for handlers/dispatch.py,
-        which another change moves; tests/test_catalogue.py allows no other caller."""
-        return german if self.lang == "de" else english
 
     def resolve(self, text: str, kinds: Collection[Kind], *, start: int = 0, end: int = 0) -> Match:
         """Resolve a reference or raise NotFound / Ambiguous (with the span, for picking) or

@@ -9,7 +9,7 @@ from handlers.args import Args
 from handlers.commands import Access, Command
 from handlers.context import Context, NotFound, Refused, UsageError
 from handlers.core import Reply
-from handlers.i18n import fmt_date
+from handlers.i18n import fmt_date, reach_reason
 from handlers.views import LIST_LIMIT, cut
 from storage.lookup import Kind, normalize
 from storage.models import CHAT_PLATFORMS, Department, Person, RoomLink
@@ -216,9 +216,7 @@ def _person_line(ctx: Context, person: Person) -> str:
     if platforms:
         parts.append(ctx.t("directory.reachable", platforms=", ".join(platforms)))
     elif reason is not None:
-        # storage.reach gives its reasons as a (German, English) pair (not moved yet).
-        german, english = reason
-        parts.append(ctx.t("directory.unreachable", reason=german if ctx.lang == "de" else english))
+        parts.append(ctx.t("directory.unreachable", reason=reach_reason(reason, ctx.lang)))
     if person.absent_until is not None and person.absent_until >= ctx.today:
         deputy = listed_name(person.deputy) if person.deputy else "–"
         parts.append(

@@ -355,7 +355,7 @@ class Dispatcher:
                     t(
                         lang,
                         "usage_reason",
-                        reason=_unclosed(lang),
+                        reason=t(lang, "unclosed_quote"),
                         usage=command.usage_line(lang),
                         example=command.example_line(lang),
                     )
@@ -647,16 +647,8 @@ def _name_inferred(context: Context, reply: Reply) -> None:
     for typed, match in context.inferred:
         if match.label in shown:
             continue
-        line = context.de_en(f"„{typed}“ = {match.label}", f"“{typed}” = {match.label}")
+        line = context.t("inferred", typed=typed, label=match.label)
         if line not in lines:
             lines.append(line)
     if lines and reply.outcome == "ok":
         reply.add(*lines)
-
-
-def _unclosed(lang: Language) -> str:
-    return (
-        "Ein Anführungszeichen ist nicht geschlossen."
-        if lang == "de"
-        else "A quotation mark is not closed."
-    )

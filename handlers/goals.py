@@ -11,8 +11,9 @@ from handlers.args import Args, split_list
 from handlers.catalogs import Catalog, entry_for_goal
 from handlers.context import Context, UsageError
 from handlers.core import Reply
+from handlers.i18n import interval_name
 from handlers.views import LIST_LIMIT, cut, indicator_line, measure_line
-from storage.intervals import interval_name, parse_interval
+from storage.intervals import parse_interval
 from storage.lookup import Kind
 from storage.models import FieldOfAction, Goal, Indicator, Measure, MeasureStatus, Trend
 

@@ -15,7 +15,9 @@ from datetime import date
 from importlib.resources import files
 
 from handlers.core import Language
+from storage.intervals import interval_length
 from storage.models import MeasureStatus
+from storage.reach import Reason, Unreachable
 
 LANGUAGES: tuple[Language, ...] = ("de", "en")
 # A language without a catalogue of its own reads English (as before: anything not German).
@@ -53,6 +55,12 @@ def t(lang: str, key: str, /, **values: object) -> str:
 def plural(lang: str, key: str, n: int, /, **values: object) -> str:
     """`key.one` for exactly one, `key.other` otherwise; `{n}` is the number."""
     return t(lang, f"{key}.one" if n == 1 else f"{key}.other", n=n, **values)
+
+
+def bilingual(key: str, /, **values: object) -> str:
+    """The text `key` in every language, German first (`… / …`): for a reader whose language
+    is not known, such as a Telegram group the bot leaves."""
+    return " / ".join(t(lang, key, **values) for lang in LANGUAGES)
 
 
 STATUS_MARKERS: dict[MeasureStatus, str] = {
@@ -125,3 +133,44 @@ def fmt_number(value: float, lang: str) -> str:
 def days(n: int, lang: str) -> str:
     """`1 Tag`, `14 Tage`; `1 day`, `14 days`."""
     return plural(lang, "common.days", n)
+
+
+_INTERVAL_KEYS: dict[int, str] = {
+    1: "intervals.monthly",
+    3: "intervals.quarterly",
+    6: "intervals.half_yearly",
+    12: "intervals.yearly",
+}
+
+
+def interval_name(interval: str, lang: str) -> str:
+    """A stored evaluation interval as the replies name it: `quartalsweise` / `quarterly`,
+    `6 Wochen` / `6 weeks`; what is no interval as it is stored."""
+    length = interval_length(interval)
+    if length is None:
+        return interval
+    count, unit = length
+    if unit == "months" and count in _INTERVAL_KEYS:
+        return t(lang, _INTERVAL_KEYS[count])
+    if unit == "weeks":
+        return plural(lang, "intervals.weeks", count)
+    return interval
+
+
+REACH_KEYS: dict[Reason, str] = {
+    Reason.NO_CHAT_ID: "reach.no_chat_id",
+    Reason.NO_CHAT_ID_NOR_EMAIL: "reach.no_chat_id_nor_email",
+    Reason.NO_ROOM: "reach.no_room",
+    Reason.NO_COORDINATION_ROOM: "reach.no_coordination_room",
+}
+
+
+def reach_reason(reason: Reason, lang: str) -> str:
+    """Why no message reaches a recipient (`keine Chat-Kennung`)."""
+    return t(lang, REACH_KEYS[reason])
+
+
+def unreachable_line(who: Unreachable, lang: str) -> str:
+    """`Jens Jugend: keine Chat-Kennung`, `Koordination: kein Koordinationsraum (…)`."""
+    name = t(lang, "reach.coordination") if who.name is None else who.name
+    return t(lang, "reach.line", name=name, reason=reach_reason(who.reason, lang))

@@ -12,10 +12,10 @@ from handlers.args import Args, Token, split_list, words_after
 from handlers.context import Context, NotFound, Refused, UsageError
 from handlers.core import Language, Reply, ShownVersion
 from handlers.dates import parse_date, take_date
-from handlers.i18n import STATUS_WORDS, fmt_date, status_name, t
+from handlers.i18n import STATUS_WORDS, fmt_date, interval_name, status_name, t
 from handlers.status import describe_change
 from handlers.views import measure_line, person_name, quick_answers
-from storage.intervals import DEFAULT_INTERVAL, interval_name, parse_interval
+from storage.intervals import DEFAULT_INTERVAL, parse_interval
 from storage.lookup import Kind, Match
 from storage.models import (
     AuditEntry,

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.calendar import WorkCalendar
 from handlers.core import Language, Reply
+from storage.events import DEFAULT_ZONE
 
 __all__ = [
     "Clock",
@@ -111,7 +112,7 @@ def clock_time(text: str) -> time:
 class ReminderRules:
     """Offsets, times and the calendar the sweep and the deliverer work with."""
 
-    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Berlin"))
+    zone: ZoneInfo = DEFAULT_ZONE
     state: str = "BB"
     work_start: time = time(8, 0)
     work_end: time = time(17, 0)

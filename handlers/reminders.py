@@ -8,7 +8,7 @@ from datetime import timedelta
 from handlers.args import Args
 from handlers.context import Context, Refused, UsageError
 from handlers.core import Reply
-from handlers.i18n import fmt_date
+from handlers.i18n import fmt_date, unreachable_line
 from handlers.ports import ReminderRules
 from handlers.views import LIST_LIMIT, cut
 from storage.reach import unreachable
@@ -112,7 +112,7 @@ def _show(ctx: Context, rules: ReminderRules, *, changed: bool = False) -> Reply
         # Who no reminder reaches, so that coordinators can fix it (PRODUCT.md §3).
         reply.add(
             *cut(
-                [m.line(ctx.lang) for m in missing[:LIST_LIMIT]],
+                [unreachable_line(m, ctx.lang) for m in missing[:LIST_LIMIT]],
                 len(missing),
                 ctx.lang,
                 ctx.t("reminders.people_command"),

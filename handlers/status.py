@@ -13,7 +13,7 @@ from handlers.args import Args
 from handlers.context import Context, UsageError
 from handlers.core import Language, Reply, ShownVersion
 from handlers.goals import goal_detail
-from handlers.i18n import fmt_date, plural, status_name
+from handlers.i18n import fmt_date, interval_name, plural, status_name
 from handlers.views import (
     LIST_LIMIT,
     cut,
@@ -23,7 +23,6 @@ from handlers.views import (
     quick_answers,
     status_counts_line,
 )
-from storage.intervals import interval_name
 from storage.lookup import Kind
 from storage.models import (
     AuditEntry,

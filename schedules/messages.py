@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from handlers.core import Block, Language, QuickAnswer, Reply, ShownVersion
-from handlers.i18n import fmt_date, plural, t
+from handlers.i18n import fmt_date, plural, t, unreachable_line
 from handlers.meetings import agenda_blocks, when
 from handlers.ports import ReminderRules
 from handlers.views import (
@@ -523,7 +523,7 @@ def digest(session: Session, rules: ReminderRules, now: datetime) -> Localized:
             blocks.append(
                 Block(
                     _cut(
-                        [who.line(lang) for who in absent],
+                        [unreachable_line(who, lang) for who in absent],
                         lang,
                         t(lang, "messages.reminders_command"),
                     ),

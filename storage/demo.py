@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.events import DEFAULT_ZONE
 from storage.intervals import add_interval
 from storage.lookup import normalize
 from storage.models import (
@@ -36,7 +36,6 @@ from storage.models import (
     Measure,
     MeasureStatus,
     Meeting,
-    Municipality,
     Person,
     PlanningArea,
     Role,
@@ -49,7 +48,7 @@ __all__ = ["DEMO_COORDINATOR", "ensure_demo"]
 
 DEMO_COORDINATOR = "Anna Schmidt"
 
-_TZ = ZoneInfo("Europe/Berlin")
+_TZ = DEFAULT_ZONE  # Musterstadt lies in Brandenburg
 _Entry = TypeVar("_Entry", FieldOfAction, Trend)
 
 # Short names keep the measure table below readable, one measure per block.
@@ -899,9 +898,6 @@ def ensure_demo(session: Session, today: date) -> bool:
     """
     if session.scalar(select(Department).where(Department.key == "BB")) is not None:
         return False
-    # Keep an existing municipality row (its settings came from a real configuration).
-    if session.scalar(select(Municipality)) is None:
-        session.add(Municipality(name="Musterstadt", timezone="Europe/Berlin", state="BB"))
     departments = _add_departments(session)
     people = _add_people(session, departments, today)
     fields = _catalog(session, FieldOfAction, FIELDS_OF_ACTION)

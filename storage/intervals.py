@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date, timedelta
+from typing import Literal
 
 # Canonical German name -> months; English and ASCII spellings map onto them.
 _MONTHS = {"monatlich": 1, "quartalsweise": 3, "halbjährlich": 6, "jährlich": 12}
@@ -49,24 +50,23 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def interval_length(interval: str) -> tuple[int, Literal["months", "weeks"]] | None:
+    """`quartalsweise` as (3, "months"), `6 Wochen` as (6, "weeks"); None for no interval.
+
+    Storage keeps the canonical German form; how a reply names it is the catalogue's
+    (`intervals.*`, handlers/i18n.interval_name).
+    """
+    canonical = parse_interval(interval)
+    if canonical is None:
+        return None
+    if canonical in _MONTHS:
+        return _MONTHS[canonical], "months"
+    return int(canonical.split()[0]), "weeks"
+
+
 def add_interval(day: date, interval: str) -> date:
     """The day one evaluation interval after `day`."""
     canonical = parse_interval(interval) or DEFAULT_INTERVAL
     if canonical in _MONTHS:
         return add_months(day, _MONTHS[canonical])
     return day + timedelta(weeks=int(canonical.split()[0]))
-
-
-def interval_name(interval: str, lang: str) -> str:
-    canonical = parse_interval(interval) or interval
-    if lang == "de":
-        return canonical
-    english = {
-        "monatlich": "monthly",
-        "quartalsweise": "quarterly",
-        "halbjährlich": "half-yearly",
-        "jährlich": "yearly",
-    }
-    if canonical in english:
-        return english[canonical]
-    return canonical.replace("Wochen", "weeks")

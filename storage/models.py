@@ -118,14 +118,6 @@ def _enum(cls: type[enum.Enum], name: str) -> Enum:
     )
 
 
-class Municipality(Base):
-    __tablename__ = "municipality"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
-    state: Mapped[str] = mapped_column(String(8), default="BB")
-
-
 class Department(Base):
     __tablename__ = "departments"
     id: Mapped[int] = mapped_column(primary_key=True)

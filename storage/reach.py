@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
@@ -35,18 +36,26 @@ def console_only(platforms: Collection[str]) -> bool:
     return not any(p in platforms for p in CHAT_PLATFORMS)
 
 
+class Reason(StrEnum):
+    """Why no message reaches a recipient; a reply names it from the catalogue (`reach.*`,
+    handlers/i18n.reach_reason)."""
+
+    NO_CHAT_ID = "no_chat_id"
+    NO_CHAT_ID_NOR_EMAIL = "no_chat_id_nor_email"
+    NO_ROOM = "no_room"
+    NO_COORDINATION_ROOM = "no_coordination_room"
+
+
 @dataclass(frozen=True)
 class Unreachable:
-    """A recipient no reminder reaches, and why (`Jens Jugend: keine Chat-Kennung`)."""
+    """A recipient no reminder reaches, and why (`Jens Jugend: keine Chat-Kennung`); the
+    name is None for the coordination (no coordination room)."""
 
-    name: str
-    reason: tuple[str, str]  # German, English
-
-    def line(self, lang: str) -> str:
-        return f"{self.name}: {self.reason[0] if lang == 'de' else self.reason[1]}"
+    name: str | None
+    reason: Reason
 
 
-def person_reason(person: Person, platforms: Collection[str]) -> tuple[str, str] | None:
+def person_reason(person: Person, platforms: Collection[str]) -> Reason | None:
     """Why no message reaches this person, or None when one does."""
     if console_only(platforms):
         return None
@@ -55,18 +64,18 @@ def person_reason(person: Person, platforms: Collection[str]) -> tuple[str, str]
     if EMAIL in platforms and person.email:
         return None
     if EMAIL in platforms:
-        return ("keine Chat-Kennung, keine E-Mail-Adresse", "no chat id, no e-mail address")
-    return ("keine Chat-Kennung", "no chat id")
+        return Reason.NO_CHAT_ID_NOR_EMAIL
+    return Reason.NO_CHAT_ID
 
 
 def department_reason(
     department: Department, rooms: Collection[RoomLink], platforms: Collection[str]
-) -> tuple[str, str] | None:
+) -> Reason | None:
     if console_only(platforms):
         return None
     if any(r.department_id == department.id and r.platform in platforms for r in rooms):
         return None
-    return ("kein Raum verknüpft", "no room linked")
+    return Reason.NO_ROOM
 
 
 def unreachable(session: Session, platforms: Collection[str]) -> list[Unreachable]:
@@ -101,12 +110,7 @@ def unreachable(session: Session, platforms: Collection[str]) -> list[Unreachabl
         if (reason := department_reason(d, rooms, platforms))
     ]
     if not any(r.is_coordination and r.platform in platforms for r in rooms):
-        found.append(
-            Unreachable(
-                "Koordination",
-                ("kein Koordinationsraum (raum koordination)", "no coordination room"),
-            )
-        )
+        found.append(Unreachable(None, Reason.NO_COORDINATION_ROOM))
     return found
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 from typing import Self
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import WRITE_OPTION
+from storage.events import DEFAULT_ZONE, READ_ONLY_KEY, ZONE_KEY
 
 
 class UnitOfWork:
@@ -50,13 +52,26 @@ class UnitOfWork:
 
 
 class UnitOfWorkFactory:
-    """Makes reading and writing units of work for one engine."""
+    """Makes reading and writing units of work for one engine, in the municipality's zone."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, zone: ZoneInfo = DEFAULT_ZONE) -> None:
         self.engine = engine
-        self._read = sessionmaker(engine, expire_on_commit=False)
+        self.zone = zone
+        # PostgreSQL reads run in autocommit: with READ COMMITTED every statement takes its
+        # own snapshot inside a transaction too, so a read sees exactly what it saw before,
+        # without the BEGIN and ROLLBACK round trips. Such a session must never write
+        # (READ_ONLY_KEY makes a flush fail instead of committing half a change). SQLite keeps
+        # its transaction: there it is one snapshot for the whole read.
+        reading = engine
+        if engine.dialect.name == "postgresql":
+            reading = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._read = sessionmaker(
+            reading, expire_on_commit=False, info={ZONE_KEY: zone, READ_ONLY_KEY: True}
+        )
         self._write = sessionmaker(
-            engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+            engine.execution_options(**{WRITE_OPTION: True}),
+            expire_on_commit=False,
+            info={ZONE_KEY: zone},
         )
 
     def __call__(self, *, write: bool = False) -> UnitOfWork:

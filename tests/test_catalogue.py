@@ -1,15 +1,20 @@
 """The reply texts: one catalogue (handlers/texts/de.toml and en.toml), nothing beside it.
 
 (a) Both languages have the same keys, and each key the same {placeholders}.
-(b) handlers/ and schedules/ hold no user-facing string literal outside the catalogue.
-(c) Every key the code names is in the catalogue, and every text in it is used; a call
-    with a fixed key passes every placeholder of its text.
+(b) handlers/ and schedules/ hold no user-facing string literal outside the catalogue; the
+    adapters in bot/ hold no German text and no text chosen by language.
+(c) Every key the code (handlers/, schedules/, bot/) names is in the catalogue, and every
+    text in it is used; a call with a fixed key passes every placeholder of its text.
 
 The rule of (b): a string literal (an f-string counts with its fixed parts) is a reply text
 when it contains a letter and
   - whitespace, a letter outside ASCII (ä, ö, ü, ß, é, …) or a sentence end (`Ende.`), or
-  - it is chosen by language: an operand of `… if lang == "de" else …`, or an argument of
-    the old `de_en` (the language codes "de" and "en" themselves are no text).
+  - it is chosen by language: an operand of `… if lang == "de" else …`, or a value of a
+    dict keyed by language (`{"de": …, "en": …}`) (the language codes "de" and "en"
+    themselves are no text).
+In bot/, whose operator messages (command line, configuration, logs, delivery details) are
+English by design, only the second holds, and a letter outside ASCII or German quotation
+marks („…“): what reads as German there is a reply text the catalogue lacks.
 It is no reply text where it stands for something else: docstrings; the arguments of
 logging calls (`log.*`, `logging.*`) and the messages of exceptions meant for the log
 (ValueError, RuntimeError, …, assert); regular expressions (raw strings, `re.*`) and
@@ -33,6 +38,8 @@ from handlers.registry import build_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 SCANNED = ("handlers", "schedules")
+# Where only German and choices by language count as reply texts (see the module docstring).
+ADAPTERS = ("bot",)
 
 # Literals that read like text but are not replies: (module, literal as the scan shows it,
 # with `{}` for an f-string's values), grouped by the reason.
@@ -66,17 +73,25 @@ NOT_REPLIES: dict[str, set[tuple[str, str]]] = {
     "the scheduler's job name, seen in its logs": {
         ("schedules/scheduler.py", "reminder sweep and outbox delivery"),
     },
+    "example names in the command line's (English) help: data as the operator types it": {
+        ("bot/cli_parser.py", 'display name, e.g. "Max Müller"'),
+        ("bot/cli_parser.py", "Fachkräftemangel"),
+    },
 }
-# Not moved yet: handlers/dispatch.py belongs to another change. Remove an entry (and, with
-# the last one, Context.de_en) once the dispatcher takes its texts from the catalogue.
-PENDING: set[tuple[str, str]] = {
-    ("handlers/dispatch.py", "Ein Anführungszeichen ist nicht geschlossen."),
-    ("handlers/dispatch.py", "A quotation mark is not closed."),
+# What the catalogue replaced: the old way to choose a text by language, and the bilingual
+# constants of the adapters and of storage, as (module, name); none may come back.
+GONE_NAMES = {"de_en", "_de_en"}
+GONE_CONSTANTS = {
+    ("bot/email.py", "_WORDS"),
+    ("bot/telegram/updates.py", "_LEAVE_NOTE"),
+    ("bot/telegram/updates.py", "_APOLOGY"),
+    ("bot/matrix/events.py", "_RESEND"),
+    ("storage/intervals.py", "interval_name"),
 }
-DE_EN_CALLERS = {"handlers/dispatch.py"}
 
 _LETTER = re.compile(r"[^\W\d_]")
 _NON_ASCII_LETTER = re.compile(r"[^\W\d_a-zA-Z]")
+_GERMAN_QUOTES = re.compile(r"[„“]")
 _SENTENCE_END = re.compile(r"[^\W\d_][.!?…](\s|$)")
 _SQL = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b")
 _LOGGERS = re.compile(r"^_?(log|logger|logging)$")
@@ -100,6 +115,13 @@ def reads_as_text(text: str) -> bool:
     return bool(
         re.search(r"\s", text) or _NON_ASCII_LETTER.search(text) or _SENTENCE_END.search(text)
     )
+
+
+def reads_as_german(text: str) -> bool:
+    """The rule of bot/: a letter outside ASCII, or German quotation marks."""
+    if not _LETTER.search(text) or _SQL.match(text):
+        return False
+    return bool(_NON_ASCII_LETTER.search(text) or _GERMAN_QUOTES.search(text))
 
 
 @dataclass(frozen=True)
@@ -148,9 +170,10 @@ def _is_language_test(node: ast.expr) -> bool:
 class _Scan(ast.NodeVisitor):
     """The literals of one module that read as reply texts (see the module docstring)."""
 
-    def __init__(self, path: str, source: str) -> None:
+    def __init__(self, path: str, source: str, *, adapter: bool = False) -> None:
         self.path = path
         self.source = source
+        self.reads = reads_as_german if adapter else reads_as_text
         self.found: list[Literal] = []
         self.chosen = 0  # > 0 inside a choice by language
 
@@ -178,11 +201,6 @@ class _Scan(ast.NodeVisitor):
             return  # log.info(...), logging.getLogger(...)
         if root == "re" or name in _NOT_TEXT_CALLS:
             return
-        if name in ("de_en", "_de_en"):
-            self.chosen += 1
-            self.generic_visit(node)
-            self.chosen -= 1
-            return
         if name == "Command":
             # The command's names (arguments 2 and 3) are what people type, in either language.
             self.visit(node.func)
@@ -207,8 +225,12 @@ class _Scan(ast.NodeVisitor):
         return  # `word in ("an", "on")`: what is typed, not what is read
 
     def visit_Dict(self, node: ast.Dict) -> None:
+        keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+        language = int(len(keys & _LANGUAGE_CODES) > 1)
+        self.chosen += language
         for value in node.values:
             self.visit(value)
+        self.chosen -= language
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         self.visit(node.value)
@@ -244,13 +266,13 @@ class _Scan(ast.NodeVisitor):
 
     def _check(self, node: ast.expr, text: str) -> None:
         chosen = self.chosen and text not in _LANGUAGE_CODES and _LETTER.search(text)
-        if chosen or reads_as_text(text):
+        if chosen or self.reads(text):
             self.found.append(Literal(self.path, node.lineno, text))
 
 
-def _modules(root: Path = ROOT) -> list[tuple[str, str]]:
+def _modules(root: Path = ROOT, folders: tuple[str, ...] = SCANNED) -> list[tuple[str, str]]:
     found = []
-    for folder in SCANNED:
+    for folder in folders:
         for path in sorted((root / folder).rglob("*.py")):
             found.append((path.relative_to(root).as_posix(), path.read_text(encoding="utf-8")))
     return found
@@ -258,17 +280,19 @@ def _modules(root: Path = ROOT) -> list[tuple[str, str]]:
 
 @functools.cache
 def reply_literals(root: Path = ROOT) -> list[Literal]:
-    """Every literal of handlers/ and schedules/ that reads as a reply text."""
+    """Every literal of handlers/ and schedules/ that reads as a reply text, and of bot/ that
+    reads as German or is chosen by language."""
     found: list[Literal] = []
-    for path, source in _modules(root):
-        scan = _Scan(path, source)
-        scan.visit(ast.parse(source, path))
-        found += scan.found
+    for folders, adapter in ((SCANNED, False), (ADAPTERS, True)):
+        for path, source in _modules(root, folders):
+            scan = _Scan(path, source, adapter=adapter)
+            scan.visit(ast.parse(source, path))
+            found += scan.found
     return found
 
 
 def _allowed() -> set[tuple[str, str]]:
-    return set().union(*NOT_REPLIES.values()) | PENDING
+    return set().union(*NOT_REPLIES.values())
 
 
 # -- (a) the two languages --------------------------------------------------------------------
@@ -325,13 +349,26 @@ def test_the_allow_lists_are_current() -> None:
     assert sorted(_allowed() - seen) == []
 
 
-def test_de_en_is_gone_but_for_the_pending_dispatcher() -> None:
-    callers = set()
-    for path, source in _modules():
+def test_the_old_bilingual_mechanisms_are_gone() -> None:
+    """No `de_en` (defined, called or named) anywhere, and none of the constants the
+    catalogue replaced."""
+    folders = ("bot", "handlers", "schedules", "storage", "tests", "scripts", "bench")
+    found = []
+    for path, source in _modules(ROOT, tuple(f for f in folders if (ROOT / f).is_dir())):
         for node in ast.walk(ast.parse(source, path)):
-            if isinstance(node, ast.Call) and _call_name(node) in ("de_en", "_de_en"):
-                callers.add(path)
-    assert callers <= DE_EN_CALLERS
+            names = []
+            if isinstance(node, ast.Name):
+                names = [node.id]
+            elif isinstance(node, ast.Attribute):
+                names = [node.attr]
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names = [node.name]
+            elif isinstance(node, ast.alias):
+                names = [node.name.rpartition(".")[2], node.asname or ""]
+            for name in names:
+                if name in GONE_NAMES or (path, name) in GONE_CONSTANTS:
+                    found.append(f"{path}:{getattr(node, 'lineno', '?')}: {name}")
+    assert found == []
 
 
 def test_the_scan_finds_what_it_should() -> None:
@@ -341,7 +378,7 @@ def reply(ctx, lang, n):
     log.info("sending %s now", n)
     if word in ("an", "on"):
         pass
-    a = ctx.de_en("Frist", "due")
+    a = {"de": "Frist", "en": "due"}
     b = "Frist" if lang == "de" else "due"
     c = f"{n} Tage überfällig"
     d = "Ende."
@@ -361,16 +398,38 @@ def reply(ctx, lang, n):
     ]
 
 
+def test_the_adapter_scan_finds_german_and_choices_by_language() -> None:
+    source = """
+def note(lang, room):
+    log.warning("could not decrypt %s", room)
+    a = f"the bot is not in {room}"
+    b = {"de": "Antworten im Chat", "en": "Answer in chat"}
+    c = "Regelkreis verlässt diese Gruppe"
+    d = "„hilfe“ zeigt die Befehle"
+    e = "Sorry" if lang != "de" else "Entschuldigung"
+"""
+    scan = _Scan("bot/example.py", source, adapter=True)
+    scan.visit(ast.parse(source))
+    assert [f.text for f in scan.found] == [
+        "Antworten im Chat",
+        "Answer in chat",
+        "Regelkreis verlässt diese Gruppe",
+        "„hilfe“ zeigt die Befehle",
+        "Sorry",
+        "Entschuldigung",
+    ]
+
+
 # -- (c) keys used and texts used ---------------------------------------------------------------
 
 
 def _key_arguments(node: ast.Call) -> list[ast.expr]:
     """The key argument of `t(lang, key)`, `ctx.t(key)`, `plural(lang, key, n)`,
-    `ctx.plural(key, n)`."""
+    `ctx.plural(key, n)`, `bilingual(key)`."""
     name = _call_name(node)
-    if name not in ("t", "plural"):
+    if name not in ("t", "plural", "bilingual"):
         return []
-    index = 1 if isinstance(node.func, ast.Name) else 0
+    index = 1 if isinstance(node.func, ast.Name) and name != "bilingual" else 0
     if len(node.args) <= index:
         return []
     key = node.args[index]
@@ -394,7 +453,7 @@ def _named_keys() -> tuple[dict[str, list[str]], list[str]]:
     families = {key.split(".", 1)[0] for key in TEXTS["de"]}
     named: dict[str, list[str]] = {}
     missing: list[str] = []
-    for path, source in _modules():
+    for path, source in _modules(ROOT, SCANNED + ADAPTERS):
         for node in ast.walk(ast.parse(source, path)):
             if isinstance(node, ast.Call):
                 # A key given to t() or plural() must be in the catalogue.
@@ -410,7 +469,9 @@ def _named_keys() -> tuple[dict[str, list[str]], list[str]]:
                 # the dispatcher's flat keys (`key = "usage_reason" if … else "usage"`) as such.
                 text = node.value
                 if text in TEXTS["de"] and "." not in text:
-                    named.setdefault(text, []).append(f"{path}:{node.lineno}")
+                    # Only the dispatcher's: in bot/, "usage" or "empty" is some other word.
+                    if path.split("/", 1)[0] not in ADAPTERS:
+                        named.setdefault(text, []).append(f"{path}:{node.lineno}")
                     continue
                 if not _KEY_SHAPE.match(text) or text.split(".", 1)[0] not in families:
                     continue
@@ -444,7 +505,7 @@ def test_every_call_passes_the_placeholders_of_its_text() -> None:
     """`ctx.t("absence.set", absent=…, until=…, substitute=…)` fills every {field} of the text
     (str.format would raise only when the text is shown)."""
     short = []
-    for path, source in _modules():
+    for path, source in _modules(ROOT, SCANNED + ADAPTERS):
         for node in ast.walk(ast.parse(source, path)):
             if not isinstance(node, ast.Call) or any(k.arg is None for k in node.keywords):
                 continue
@@ -460,3 +521,12 @@ def test_every_call_passes_the_placeholders_of_its_text() -> None:
                         if missing:
                             short.append(f"{path}:{node.lineno}: {form} needs {sorted(missing)}")
     assert sorted(set(short)) == []
+
+
+def test_one_week_is_named_in_the_singular() -> None:
+    from handlers.i18n import interval_name
+
+    assert interval_name("1 Woche", "de") == "1 Woche"
+    assert interval_name("1 Woche", "en") == "1 week"
+    assert interval_name("6 Wochen", "de") == "6 Wochen"
+    assert interval_name("6 Wochen", "en") == "6 weeks"

@@ -31,7 +31,6 @@ from storage.models import (
     Measure,
     MeasureStatus,
     Meeting,
-    Municipality,
     OutboxEntry,
     Person,
     Role,
@@ -105,7 +104,6 @@ def _goal_level(goal: Goal) -> int:
 
 def _counts(session: Session) -> dict[str, int]:
     models: list[type[object]] = [
-        Municipality,
         Department,
         DepartmentAlias,
         Person,
@@ -125,13 +123,7 @@ def _counts(session: Session) -> dict[str, int]:
     }
 
 
-def test_municipality_and_departments(session: Session) -> None:
-    municipality = session.scalars(select(Municipality)).one()
-    assert (municipality.name, municipality.timezone, municipality.state) == (
-        "Musterstadt",
-        "Europe/Berlin",
-        "BB",
-    )
+def test_departments(session: Session) -> None:
     departments = {d.key: d for d in session.scalars(select(Department))}
     assert len(departments) >= 8
     assert {"BB", "JA", "SA", "SP", "UA", "SOZ", "KA", "WF", "GA", "IB"} <= set(departments)

@@ -7,12 +7,15 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
+from bot.bootstrap import bootstrap
+from bot.config import Config
 from handlers.core import Reply
 from handlers.ports import Delivery, Recipient
 from schedules.delivery import deliver_due
+from storage import events
 from storage.demo import ensure_demo
 from storage.lookup import Kind, NameLookup
 from storage.migrate import current_revision, head_revision, upgrade
@@ -27,10 +30,9 @@ from storage.models import (
     Role,
 )
 from storage.uow import UnitOfWorkFactory
-from tests.conftest import BERLIN, NOW, TODAY
+from tests.conftest import BERLIN, NOW, TODAY, Chat, FixedClock
 
 EXPECTED_TABLES = {
-    "municipality",
     "departments",
     "department_aliases",
     "people",
@@ -185,7 +187,71 @@ def test_the_next_report_due_day_follows_the_interval(uows: UnitOfWorkFactory) -
         assert measure.evaluation_due_on == date(2026, 4, 21)
 
 
+def test_due_days_are_counted_in_the_configured_zone(engine: Engine) -> None:
+    # 12:00 UTC on 31 January is already 1 February on Kiritimati (UTC+14): a municipality
+    # configured there counts the month from 1 February, Berlin from 31 January.
+    config = Config.model_validate({"municipality": {"timezone": "Pacific/Kiritimati"}})
+    app = bootstrap(config, engine=engine)
+    department_id = _department(app.uows)
+    with app.uows(write=True) as uow:
+        measure = Measure(
+            title="Monatlich berichten",
+            lead_department_id=department_id,
+            created_at=datetime(2026, 1, 31, 12, tzinfo=UTC),
+            evaluation_interval="monatlich",
+        )
+        uow.session.add(measure)
+        uow.commit()
+        assert measure.evaluation_due_on == date(2026, 3, 1)
+
+
+def test_the_municipality_lives_in_the_configuration_not_in_a_table(engine: Engine) -> None:
+    upgrade(engine)
+    assert "municipality" not in inspect(engine).get_table_names()
+
+
+@pytest.mark.postgres
+def test_a_connection_the_server_dropped_while_idle_is_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No ping on every checkout (a round trip per message), but one after idling: here
+    # every connection counts as idle, and the server has ended the pooled one.
+    from storage import db
+    from tests.conftest import PG_URL, make_app, postgres_engine
+
+    events.install()
+    factory = postgres_engine()
+    engine = next(factory)
+    try:
+        upgrade(engine)
+        backends: list[int] = []
+        event.listen(engine, "connect", lambda dbapi, _r: backends.append(dbapi.info.backend_pid))
+        engine.dispose()  # from here on, every pooled connection is one we know
+        anna = Chat(make_app(engine, FixedClock()), "Anna Schmidt")
+        assert "Anna Schmidt" in anna.say("wer bin ich")
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
+        admin = create_engine(PG_URL)
+        with admin.begin() as connection:
+            for pid in backends:
+                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.dispose()
+        reply = anna.say("wer bin ich")
+        assert "Anna Schmidt" in reply, reply
+    finally:
+        factory.close()
+
+
 # -- unit of work -------------------------------------------------------------------------
+
+
+def test_a_reading_unit_of_work_cannot_write(uows: UnitOfWorkFactory) -> None:
+    # On PostgreSQL reads run in autocommit: a flush there would land at once, so it fails.
+    with uows() as uow:
+        uow.session.add(Department(key="XX", name="Heimlich"))
+        with pytest.raises(RuntimeError, match="reading unit of work"):
+            uow.session.flush()
+    with uows() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Department)) == 0
 
 
 def test_nothing_is_kept_without_commit(uows: UnitOfWorkFactory) -> None:

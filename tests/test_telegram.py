@@ -514,6 +514,8 @@ def test_a_webhook_request_without_the_secret_gets_403(tg_app: App) -> None:
             # Telegram itself sends the secret: that update is answered.
             julia = tg.chat(tg.julia)
             assert "M-1" in await tg.say_text(tg.julia, julia, "/status M-1")
+            # Delivered through the webhook, every delivery accepted.
+            assert tg.server.webhook_deliveries
             assert all(status == 200 for _id, status in tg.server.webhook_deliveries)
             assert measure(tg_app, 1)[0] is not MeasureStatus.DONE
             assert not tg.server.calls_of("getUpdates")  # no polling in webhook mode
@@ -546,7 +548,9 @@ def test_a_long_reply_is_split_at_the_limit_between_lines(tg_app: App) -> None:
             # more line.
             assert all(utf16_len(c) > TEXT_LIMIT - 100 for c in chunks[:5])
             assert all(utf16_len(m["text"]) <= TEXT_LIMIT for m in messages)
-            assert all(tg.server.calls_of("sendMessage", ok=True))
+            # Every chunk went out in exactly one accepted sendMessage, none was refused.
+            assert len(tg.server.calls_of("sendMessage", ok=True)) == len(chunks)
+            assert not tg.server.calls_of("sendMessage", ok=False)
             got = "\n".join(texts(messages)).replace("\n", "").replace(" ", "")
             assert got == long_reply.plain().replace("\n", "").replace(" ", "")
             assert messages[0]["text"].startswith("Alle Maßnahmen\n• M-1 ")
@@ -559,6 +563,28 @@ def test_a_long_reply_is_split_at_the_limit_between_lines(tg_app: App) -> None:
             )
             assert again.status is DeliveryStatus.DELIVERED
             assert len(tg.server.bot_messages(jonas)) == 8
+
+    run(scenario())
+
+
+def test_a_refused_send_is_seen_by_the_count_not_by_all_calls(tg_app: App) -> None:
+    """The long-reply test once asserted `all(calls_of("sendMessage", ok=True))`: a list of
+    Call objects, each truthy, so it held even when nothing was sent. Its check now counts."""
+
+    async def scenario() -> None:
+        async with telegram(tg_app) as tg:
+            assert tg.transport is not None
+            tg.server.fail("sendMessage", code=400, description="Bad Request: chat not found")
+            delivery = await tg.transport.notifier.send(
+                Recipient("person", "telegram", str(tg.jonas["id"]), "Jonas Weber"),
+                Reply.text("Erinnerung"),
+                idempotency_key="test:refused",
+            )
+            assert delivery.status is not DeliveryStatus.DELIVERED
+            accepted = tg.server.calls_of("sendMessage", ok=True)
+            assert all(accepted)  # the old form: true of an empty list as well
+            assert len(accepted) == 0  # the count sees that nothing went out
+            assert len(tg.server.calls_of("sendMessage", ok=False)) == 1
 
     run(scenario())
 

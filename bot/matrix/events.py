@@ -17,16 +17,12 @@ from bot.matrix.parse import (
 )
 from handlers.conversation import is_pick
 from handlers.core import Incoming, Reply, ShownVersion
+from handlers.i18n import bilingual
 
 if TYPE_CHECKING:
     from bot.matrix.transport import MatrixTransport
 
 log = logging.getLogger("regelkreis.matrix")
-
-_RESEND = (
-    "🔒 Diese Nachricht konnte ich nicht entschlüsseln. Bitte senden Sie sie noch einmal. / "
-    "I could not decrypt this message. Please send it again."
-)
 
 
 class Events:
@@ -192,7 +188,7 @@ class Events:
         )
         await self.bot.sender.deliver(
             room.room_id,
-            Reply.text(_RESEND),
+            Reply.text("🔒 " + bilingual("matrix.resend")),
             seed=event.event_id,
             msgtype="m.notice",
             relates_to={"m.in_reply_to": {"event_id": event.event_id}},

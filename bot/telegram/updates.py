@@ -27,18 +27,9 @@ from bot.telegram.polling import AnyApplication
 from bot.telegram.render import ALERT_LIMIT, fit
 from bot.telegram.send import Sender
 from handlers.core import Incoming
+from handlers.i18n import bilingual
 
 log = logging.getLogger("regelkreis.telegram")
-
-_LEAVE_NOTE = (
-    "Regelkreis verlässt diese Gruppe: hinzufügen dürfen den Bot nur die in der Konfiguration "
-    "genannten Personen. / Regelkreis leaves this group: only the people named in its "
-    "configuration may add it."
-)
-_APOLOGY = (
-    "Entschuldigung, da ist etwas schiefgegangen (Fehler-ID {error_id}). / "
-    "Sorry, something went wrong (error id {error_id})."
-)
 
 
 class Updates:
@@ -215,7 +206,7 @@ class Updates:
         )
         bot = self._bot()
         with contextlib.suppress(TelegramError):
-            await bot.send_message(chat.id, _LEAVE_NOTE)
+            await bot.send_message(chat.id, bilingual("telegram.leave_group"))
         try:
             await bot.leave_chat(chat.id)
         except TelegramError as error:
@@ -233,5 +224,5 @@ class Updates:
         if isinstance(update, Update) and update.effective_chat is not None:
             with contextlib.suppress(TelegramError):
                 await self._bot().send_message(
-                    update.effective_chat.id, _APOLOGY.format(error_id=error_id)
+                    update.effective_chat.id, bilingual("telegram.apology", error_id=error_id)
                 )
