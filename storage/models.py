@@ -300,6 +300,13 @@ class Measure(Base):
         ForeignKey("planning_areas.id"), index=True
     )
     evaluation_interval: Mapped[str] = mapped_column(String(20), default="quartalsweise")
+    # The plan's own number (`Nr.` of the imported spreadsheet, `nr:3.1`), beside our id.
+    plan_number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    # The plan's other columns, kept as they were (header → cell text), shown in the detail.
+    extra_fields: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # Each imported field's value as the last import set it: the base of the three-way merge
+    # of a re-import (changed only in the file → update; only in chat → keep; both → conflict).
+    import_baseline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     last_report_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The day the next report is due (last report, or creation, plus the evaluation interval);
     # kept by storage.events so "stale" is one indexed comparison, not per-row date math.
@@ -587,3 +594,80 @@ class PlatformState(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PlanImport(Base):
+    """One applied import of a measure plan: who, which file, what it did; undone or not."""
+
+    __tablename__ = "plan_imports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor: Mapped[str] = mapped_column(String(255))
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    origin_platform: Mapped[str] = mapped_column(String(16))
+    origin_room: Mapped[str | None] = mapped_column(String(255))
+    # Counts of the outcome: {"created": n, "updated": n, "unchanged": n, "conflicts": n, …}.
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    items: Mapped[list[PlanImportItem]] = relationship(
+        back_populates="plan_import", cascade="all, delete-orphan", order_by="PlanImportItem.id"
+    )
+
+
+class PlanImportItem(Base):
+    """What one import did to one measure, enough to undo it while the measure is unchanged."""
+
+    __tablename__ = "plan_import_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_imports.id", ondelete="CASCADE"), index=True
+    )
+    measure_id: Mapped[int | None] = mapped_column(
+        ForeignKey("measures.id", ondelete="SET NULL"), index=True
+    )
+    row: Mapped[int] = mapped_column(Integer)  # the row number in the file
+    action: Mapped[str] = mapped_column(String(10))  # "created" or "updated"
+    # The measure's fields before the import (and its import baseline); None when created.
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The measure's version the import left: undo only while it still has it.
+    version_after: Mapped[int] = mapped_column(Integer)
+    plan_import: Mapped[PlanImport] = relationship(back_populates="items")
+
+
+class ReceivedFile(Base):
+    """A file a person sent the bot in a room, kept under data_dir for `import` (10 minutes)."""
+
+    __tablename__ = "received_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    room_id: Mapped[str] = mapped_column(String(255))
+    sender_id: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    file_name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(1000))  # relative to data_dir
+    __table_args__ = (
+        Index("ix_received_files_who", "platform", "room_id", "sender_id", "received_at"),
+    )
+
+
+class PendingImport(Base):
+    """A previewed chat import awaiting `import bestätigen` from the same sender and room."""
+
+    __tablename__ = "pending_imports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    room_id: Mapped[str] = mapped_column(String(255))
+    sender_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    file_id: Mapped[int] = mapped_column(ForeignKey("received_files.id", ondelete="CASCADE"))
+    # A digest of the preview shown: the confirmation applies only if recomputing matches.
+    preview_digest: Mapped[str] = mapped_column(String(64))
+    file: Mapped[ReceivedFile] = relationship()
+    __table_args__ = (
+        UniqueConstraint("platform", "room_id", "sender_id", name="uq_pending_imports_who"),
+    )
