@@ -413,12 +413,7 @@ def _generate(connection: Connection, n_measures: int, seed: int) -> Generated:
     rng = random.Random(seed)
     tables = Base.metadata.tables
 
-    # -- municipality, departments, rooms, areas, fields and trends ----------------------
-    _insert(
-        connection,
-        tables["municipality"],
-        [{"id": 1, "name": "Benchstadt", "timezone": "Europe/Berlin", "state": "BB"}],
-    )
+    # -- departments, rooms, areas, fields and trends (the municipality is configuration) --
     departments = [
         {"id": i, "key": key, "name": name} for i, (key, name, _a, _w) in enumerate(DEPARTMENTS, 1)
     ]
@@ -659,7 +654,6 @@ def _generate(connection: Connection, n_measures: int, seed: int) -> Generated:
     if connection.dialect.name == "postgresql":
         # Explicit ids leave the serial sequences behind; later inserts must not collide.
         for name in (
-            "municipality",
             "departments",
             "department_aliases",
             "room_links",
