@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from handlers.args import Args
@@ -45,6 +45,24 @@ def _measures() -> Select[tuple[Measure]]:
 
 def _open() -> ColumnElement[bool]:
     return Measure.status.in_(OPEN_STATUSES)
+
+
+def _first_overdue(where: list[ColumnElement[bool]], today: date, n: int) -> Select[tuple[Measure]]:
+    """The `n` open measures longest overdue, in one statement that reads about `n` index
+    entries per open status instead of sorting every overdue measure: the index on (status,
+    deadline) yields each status's rows in deadline order, but not the union of several
+    statuses, so SQLite sorted thousands of rows for three (measured in bench/, 10k
+    measures: 2.2 ms → 0.3 ms)."""
+    firsts = [
+        select(Measure.id)
+        .where(*where, Measure.status == status, Measure.deadline < today)
+        .order_by(Measure.deadline, Measure.id)
+        .limit(n)
+        .subquery()
+        for status in OPEN_STATUSES
+    ]
+    ids = union_all(*[select(first.c.id) for first in firsts])
+    return _measures().where(Measure.id.in_(ids)).order_by(Measure.deadline, Measure.id).limit(n)
 
 
 def _of_department(department_id: int) -> ColumnElement[bool]:
@@ -124,11 +142,7 @@ def _overview(
     overdue_total, due_soon, stale = (rows[0][2], rows[0][3], rows[0][4]) if rows else (0, 0, 0)
     total = sum(counts.values())
     overdue = (
-        ctx.session.execute(
-            _measures().where(*overdue_where).order_by(Measure.deadline, Measure.id).limit(3)
-        )
-        .scalars()
-        .all()
+        ctx.session.execute(_first_overdue(where, today, 3)).scalars().all()
         if overdue_total
         else []
     )
