@@ -76,6 +76,7 @@ def core_settings(config: Config) -> CoreSettings:
         municipality=config.municipality.name,
         platforms=configured_platforms(config),
         reminders=reminder_rules(config),
+        data_dir=config.data_dir,
     )
 
 

@@ -6,7 +6,8 @@ another process (bot/runner.py).
 
 This module reads the configuration, runs the command and turns errors into exit statuses;
 the parser is in bot/cli_parser.py, the commands in bot/cli_database.py (db upgrade, demo),
-bot/cli_chat.py (chat), bot/cli_operator.py (the set-up commands) and bot/reminders.py.
+bot/cli_chat.py (chat), bot/cli_operator.py (the set-up commands), bot/cli_plan.py (import,
+export) and bot/reminders.py.
 """
 
 from __future__ import annotations
@@ -90,6 +91,11 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         from bot.reminders import run_due_command
 
         return run_due_command(upgraded_app(config), args.now, args.dry_run)
+    if command in ("import", "export"):
+        # Imported here: rich and the spreadsheet libraries load only for these commands.
+        from bot.cli_plan import plan_command
+
+        return plan_command(upgraded_app(config), args)
     app = upgraded_app(config)
     return operator_command(app, args)
 

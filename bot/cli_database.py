@@ -12,7 +12,7 @@ from bot.bootstrap import App, bootstrap
 from bot.cli_errors import CliError
 from bot.config import Config
 from storage.demo import DEMO_COORDINATOR, ensure_demo
-from storage.migrate import current_revision, upgrade
+from storage.migrate import HEAD_REVISION, current_revision, upgrade
 from storage.models import Base, Department, Goal, Indicator, Measure, Meeting, Person
 
 # ensure_demo's own sign that the example municipality is there: its coordination office.
@@ -39,7 +39,7 @@ def _upgraded(config: Config) -> tuple[App, str | None, str | None]:
     """The app, and the schema revision before and after the upgrade."""
     app = bootstrap(config, migrate=False)
     before = current_revision(app.engine)
-    if before is not None and before not in doctor.known_revisions():
+    if before not in (None, HEAD_REVISION) and before not in doctor.known_revisions():
         where = doctor.database_label(config)
         raise CliError(f"the database {where}: {doctor.newer_schema(before)}", status=1)
     upgrade(app.engine)

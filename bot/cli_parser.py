@@ -202,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
         )
         retire.add_argument("name", nargs="+", help="the entry's name")
 
+    _plan_commands(commands, common)
+
     reminders = commands.add_parser(
         "reminders", parents=[common], help="reminders: run-due (one sweep and delivery, for cron)"
     )
@@ -226,6 +228,68 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print what would be sent; record and mark nothing"
     )
     return parser
+
+
+def _plan_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """`import` and `export` (bot/cli_plan.py, docs/import.md)."""
+    plan_import = commands.add_parser(
+        "import",
+        parents=[common],
+        help="import a measure plan (XLSX, ODS, CSV), or undo the last import",
+        description="Read a measure plan, validate every row and merge it with the database "
+        "(docs/import.md). Prints a summary: new, changed, unchanged, conflicts, bad rows. "
+        "A plan with a bad row is refused and nothing is imported (exit status 2) unless "
+        "--skip-invalid. The whole import is one transaction: all or nothing.",
+    )
+    plan_import.add_argument("file", nargs="?", type=Path, metavar="FILE", help="the plan file")
+    plan_import.add_argument(
+        "--dry-run", action="store_true", help="show the summary; change nothing"
+    )
+    plan_import.add_argument(
+        "--skip-invalid", action="store_true", help="import the good rows, skip the bad ones"
+    )
+    plan_import.add_argument(
+        "--create-missing",
+        action="store_true",
+        help="create unknown departments and people (they are listed)",
+    )
+    plan_import.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="conflicts take the file's value (default: keep the value changed in chat)",
+    )
+    plan_import.add_argument(
+        "--undo",
+        action="store_true",
+        help="revert the last import, while none of its measures changed since",
+    )
+
+    plan_export = commands.add_parser(
+        "export",
+        parents=[common],
+        help="export the measures (csv, xlsx, ods) or the calendar (ics)",
+        description="Write the measures in the columns the import reads, or the calendar of "
+        "deadlines and meetings (ics; also written as a subscribable feed under data_dir). "
+        "Default file name: massnahmenplan-<municipality>-<date>.<format> in the current "
+        "directory.",
+    )
+    plan_export.add_argument("format", choices=["csv", "xlsx", "ods", "ics"], help="file format")
+    plan_export.add_argument("--ressort", metavar="KEY", help="only this department's measures")
+    plan_export.add_argument("--ziel", metavar="REF", help="only this goal's measures")
+    plan_export.add_argument("--status", metavar="S", help="only measures with this status")
+    plan_export.add_argument(
+        "--planungsraum", metavar="NAME", help="only measures in this planning area"
+    )
+    plan_export.add_argument("--out", type=Path, metavar="FILE", help="where to write the file")
+    plan_export.add_argument(
+        "--mit-namen",
+        "--with-names",
+        dest="mit_namen",
+        action="store_true",
+        help="ics: name the responsible people (default: no person names)",
+    )
 
 
 def _room_arguments(parser: argparse.ArgumentParser) -> None:

@@ -63,6 +63,9 @@ class MatrixConfig(Section):
 class TelegramConfig(Section):
     token: SecretStr
     base_url: str = "https://api.telegram.org/bot"
+    # Where files people send are downloaded from; unset: base_url's …/bot as …/file/bot
+    # (https://api.telegram.org/file/bot, or the same on a self-hosted Bot API server).
+    file_base_url: str | None = None
     allowed_adders: list[int] = Field(default_factory=list)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
@@ -84,6 +87,22 @@ class TelegramConfig(Section):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with https:// (e.g. https://api.telegram.org/bot)")
         return value
+
+    @field_validator("file_base_url")
+    @classmethod
+    def _file_base_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (e.g. https://api.telegram.org/file/bot)")
+        return value
+
+    @property
+    def files_url(self) -> str | None:
+        """The file download base: as configured, else derived from base_url."""
+        if self.file_base_url:
+            return self.file_base_url
+        if self.base_url.endswith("/bot"):
+            return self.base_url[: -len("bot")] + "file/bot"
+        return None
 
     @field_validator("webhook_url")
     @classmethod

@@ -10,7 +10,7 @@ backlog window, and the move of a room to a new id.
 
 Clocks, one rule: what is stored (claims, platform state, sent messages, their pruning) and
 the backlog window run on the app's clock (`app.clock`: the system's in production, fixed in
-tests). Leases run on the wall clock (`wall_clock`): a lease is about processes that live
+tests). Leases run on the wall clock (bot/lease.py): a lease is about processes that live
 now, maybe on two machines, which must agree when a crashed holder's lease runs out,
 whatever date the app is told it is.
 """
@@ -20,11 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import delete, select, update
@@ -32,11 +30,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.bootstrap import App
+from bot.lease import LEASE_RENEW_SECONDS, LEASE_TTL, Lease, wall_clock
 from bot.transport import TransportTaken
 from handlers.conversation import Claim, MenuEntry
 from handlers.core import Incoming, Language, Reply, ShownVersion
 from handlers.ports import Delivery, Recipient
-from storage import locks
 from storage.models import PendingChoice, PlatformState, ProcessedMessage, RoomLink
 
 log = logging.getLogger("regelkreis.platform")
@@ -53,68 +51,7 @@ BACKLOG = timedelta(hours=24)
 # week, after which Telegram may start its update ids anew.
 RETENTION = timedelta(days=3)
 PRUNE_EVERY = 3600.0  # seconds
-# A lease outlives a missed renewal or two; a holder that died on another machine frees it
-# after LEASE_TTL, one that died on this machine at once (its pid is gone).
-LEASE_TTL = timedelta(seconds=30)
-LEASE_RENEW_SECONDS = 10.0
 _DELIVERED = "delivered:"
-
-
-def wall_clock() -> datetime:
-    """Leases only (see the module's docstring); everything else reads `app.clock`."""
-    return datetime.now(UTC)
-
-
-def _dead_local_holder(holder: str) -> bool:
-    """A lease held by a process of this machine that no longer runs (after a crash)."""
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-class Lease:
-    """The database lease that lets one process serve a platform account."""
-
-    def __init__(self, app: App, name: str) -> None:
-        self._uows = app.uows
-        self.name = name
-        self.holder = locks.new_holder()
-        self.held = False
-
-    def take(self) -> str | None:
-        """None when this process holds the lease now, else who does."""
-        if self.renew():
-            return None
-        other = locks.holder_of(self._uows, self.name, wall_clock())
-        if other is not None and _dead_local_holder(other):
-            log.warning("taking over the lease %s of %s, which no longer runs", self.name, other)
-            locks.release(self._uows, self.name, other)
-            if self.renew():
-                return None
-            other = locks.holder_of(self._uows, self.name, wall_clock())
-        return other or "another process"
-
-    def renew(self) -> bool:
-        self.held = locks.acquire(self._uows, self.name, self.holder, wall_clock(), LEASE_TTL)
-        return self.held
-
-    def serving(self) -> str | None:
-        """The live process that holds the lease now, if any (a send-only run asks)."""
-        other = locks.holder_of(self._uows, self.name, wall_clock())
-        return None if other is None or _dead_local_holder(other) else other
-
-    def release(self) -> None:
-        if self.held:
-            self.held = False
-            locks.release(self._uows, self.name, self.holder)
 
 
 class Platform:
@@ -129,6 +66,7 @@ class Platform:
         self.platform = platform
         self.state_prefix = state_prefix
         self.lease = Lease(app, lease)
+        self._detached: set[asyncio.Task[None]] = set()
 
     # -- the conversation service ---------------------------------------------------------
 
@@ -138,6 +76,45 @@ class Platform:
     async def answer(self, incoming: Incoming, message_key: str) -> Reply | None:
         """The core's reply to a platform message, once; None when it was taken on before."""
         return await self.app.answer(incoming, self.claim(message_key, incoming.room_id))
+
+    async def received_file(
+        self, incoming: Incoming, message_key: str, file_name: str, data: bytes | None, size: int
+    ) -> Reply | None:
+        """A file a person sent (`Conversation.received_file`): kept for `import`, and its
+        caption answered like the command typed; None when nothing is to be sent."""
+        return await _thread(
+            self.app.conversation.received_file,
+            incoming,
+            file_name,
+            data,
+            size=size,
+            claim=self.claim(message_key, incoming.room_id),
+        )
+
+    def accepts_file(self, file_name: str, size: int | None) -> bool:
+        """Whether to download a file at all (a plan's type, within the size limit)."""
+        return self.app.conversation.accepts_file(file_name, size)
+
+    def runs_long(self, incoming: Incoming) -> bool:
+        return self.app.conversation.runs_long(incoming)
+
+    def detach(self, work: Coroutine[Any, Any, None]) -> None:
+        """Answer a long command (an import) beside the room's order: the adapter goes on
+        with the next message, so a `status` sent meanwhile is answered before it ends.
+        `drain` waits for what is still running when the transport stops."""
+        task = asyncio.create_task(work, name=f"{self.platform}:long")
+        self._detached.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._detached.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s: a long command failed", self.platform, exc_info=task.exception())
+
+    async def drain(self) -> None:
+        """Wait for the long commands still running (their work runs in threads anyway)."""
+        while self._detached:
+            await asyncio.gather(*self._detached, return_exceptions=True)
 
     async def take(self, message_key: str, room_id: str) -> bool:
         """Take an event on that is not a message to answer; False if it was before."""

@@ -72,6 +72,9 @@ class Command:
     options: dict[str, str] = field(default_factory=dict)
     # Shown in `hilfe` and published as menu entries; hidden commands still work.
     listed: bool = True
+    # May take seconds (an import, an export): adapters answer it beside the room's order,
+    # so messages sent meanwhile are not held up behind it.
+    slow: bool = False
 
     @property
     def ascii(self) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +39,8 @@ class CoreSettings:
     # Working hours, offsets and calendar of the reminders; None means the defaults for this
     # municipality's zone and state (see `rules`).
     reminders: ReminderRules | None = None
+    # Where files live: received chat files (received/), exports (exports/), feeds (feeds/).
+    data_dir: Path = Path("data")
 
     @cached_property
     def rules(self) -> ReminderRules:
@@ -230,8 +233,9 @@ class Context:
     def _wrong_kind(self, text: str, kinds: Collection[Kind], resolution: Resolution) -> str:
         """`Z-1 ist ein Ziel, keine Maßnahme.` — an id is that id, never something else."""
         shape = id_shape(text)
-        assert shape is not None
-        ref = f"{shape[0]}-{shape[1]}"
+        # An id (`Z-1`), or a measure's plan number (`nr:3.1`), which names a measure too.
+        ref = f"{shape[0]}-{shape[1]}" if shape is not None else text.strip()
+        prefix = shape[0] if shape is not None else "M"
         if resolution.unknown_id:
             known = self.t("context.known_ids")
             return self.t("context.unknown_id", text=text.strip(), known=known)
@@ -249,7 +253,7 @@ class Context:
             "context.wrong_kind_missing",
             ref=ref,
             expected=negated,
-            prefix=shape[0],
+            prefix=prefix,
             kinds=self.t(_KIND_WORDS[kind][3]),
         )
 

@@ -21,6 +21,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from handlers import plan_chat
 from handlers.commands import Command, fold
 from handlers.core import Incoming, Language, Reply, ShownVersion
 from handlers.dispatch import Claim, Dispatcher, is_pick, shown_by
@@ -57,6 +58,52 @@ class Conversation:
         if claim is None:
             return self._dispatcher.handle(incoming)
         return self._dispatcher.handle_once(incoming, claim)
+
+    def received_file(
+        self,
+        incoming: Incoming,
+        file_name: str,
+        data: bytes | None,
+        *,
+        size: int,
+        claim: Claim | None = None,
+    ) -> Reply | None:
+        """A file a person sent: kept for `import` (data None when the adapter did not
+        download it: no plan, or over `accepts_file`'s limit; `import` then says why).
+        `incoming.text` is the file's caption as a command (`import`) or empty; a caption
+        is answered like that command typed, else nothing is answered (Element sends the
+        file and the text as two events). None: nothing to send."""
+        arrival = plan_chat.FileArrival(
+            platform=incoming.platform,
+            room_id=incoming.room_id,
+            sender_id=incoming.sender_id,
+            message_id=incoming.message_id,
+            file_name=file_name,
+            size=size,
+            data=data,
+        )
+        with self._uows(write=True) as uow:
+            plan_chat.store_received(
+                uow.session, self._dispatcher.settings.data_dir, arrival, self._clock()
+            )
+            uow.commit()
+        caption = incoming.text.strip()
+        # A caption that is a command is answered; any other ("der neue Plan") is just chat.
+        if caption and self._dispatcher.registry.find(caption) is not None:
+            return self.answer(incoming, claim)
+        if claim is not None:
+            self.take(claim)
+        return None
+
+    def accepts_file(self, file_name: str, size: int | None) -> bool:
+        """Whether an adapter should download a file: a plan's type, within the limit."""
+        return plan_chat.accepts(file_name, size)
+
+    def runs_long(self, incoming: Incoming) -> bool:
+        """A command that may take seconds (an import, an export): the adapter answers it
+        beside the room's order, so messages sent meanwhile are not held up."""
+        found = self._dispatcher.registry.find(incoming.text.strip())
+        return found is not None and found[0].slow
 
     def sent(
         self,

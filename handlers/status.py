@@ -230,6 +230,13 @@ def measure_detail(ctx: Context, measure_id: int) -> Reply:
     assert measure is not None
     lang, today = ctx.lang, ctx.today
     heading = f"{measure_line(measure, today, lang).split(' — ')[0]}"
+    if measure.plan_number:
+        # The plan's own number beside our id (`nr:3.1` finds it too).
+        heading = heading.replace(
+            measure.ref,
+            ctx.t("status.detail_ref_number", ref=measure.ref, number=measure.plan_number),
+            1,
+        )
     status_line = ctx.t(
         "status.detail_status", status=status_name(measure.status, lang), progress=measure.progress
     )
@@ -287,6 +294,9 @@ def measure_detail(ctx: Context, measure_id: int) -> Reply:
     lines.append(report)
     if measure.description:
         lines.append(measure.description)
+    # The plan's other columns, as the import kept them.
+    for header, value in (measure.extra_fields or {}).items():
+        lines.append(ctx.t("status.detail_free_field", header=header, value=value))
     reply = Reply.text(*lines, heading=heading)
     reply.subject = ShownVersion(measure.id, measure.version)
     reply.quick_answers = quick_answers(measure, lang, ctx.person)
@@ -467,6 +477,8 @@ _FIELD_NAMES = {
     "evaluation_interval": "status.field_evaluation_interval",
     "start": "status.field_start",
     "participants": "status.field_participants",
+    "plan_number": "status.field_plan_number",
+    "extra_fields": "status.field_extra_fields",
 }
 _ACTION_NAMES = {
     "report": "status.action_report",
@@ -474,13 +486,23 @@ _ACTION_NAMES = {
     "deadline": "status.action_deadline",
     "assign": "status.action_assign",
     "edit": "status.action_edit",
+    "import_undo": "status.action_import_undo",
 }
 
 
 def describe_change(ctx: Context, entry: AuditEntry) -> str:
     """`Frist 31.03.2027 → 30.06.2027 (Träger verspätet)` from an audit entry."""
-    if entry.action == "create":
-        return ctx.t("status.history_created")
+    if entry.action == "create" or (entry.action == "import" and not entry.before):
+        created = ctx.t("status.history_created")
+        if entry.action == "import":
+            # origin_room is the file, origin_message_id its row (handlers/plan_import.py).
+            return ctx.t(
+                "status.history_imported",
+                created=created,
+                file=entry.origin_room or "?",
+                row=entry.origin_message_id or "?",
+            )
+        return created
     before, after = entry.before or {}, entry.after or {}
     parts = []
     for key in after:
@@ -500,6 +522,12 @@ def describe_change(ctx: Context, entry: AuditEntry) -> str:
     reason = after.get("reason")
     if reason is None and after.get("note"):
         reason = ctx.t("common.quoted", note=after["note"])
+    if entry.action == "import" and reason is None:
+        reason = ctx.t(
+            "status.history_import_origin",
+            file=entry.origin_room or "?",
+            row=entry.origin_message_id or "?",
+        )
     action = ctx.t(_ACTION_NAMES[entry.action]) if entry.action in _ACTION_NAMES else entry.action
     text = ", ".join(parts) or action
     return f"{text} ({reason})" if reason else text

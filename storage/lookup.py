@@ -117,6 +117,10 @@ _KIND_ORDER = [
 ]
 
 
+# A measure by the number of the imported plan (`nr:3.1`, `Nr:3.1`), PRODUCT.md §2/§4.
+_PLAN_NUMBER = re.compile(r"nr:\s*(\S+)", re.IGNORECASE)
+
+
 def clean_reference(text: str) -> str:
     """The reference as meant: compatibility forms folded (full-width `Ｍ－１`), invisible
     characters dropped, every kind of dash a plain `-`."""
@@ -433,6 +437,9 @@ class NameLookup:
                 label = self._index(session, pin.kind).labels.get(pin.id)
                 if label is not None:
                     return Resolution(match=Match(pin.kind, pin.id, label, how=How.PIN))
+        by_number = self._resolve_plan_number(session, text, kinds)
+        if by_number is not None:
+            return by_number
         by_id = self._resolve_id(session, text, kinds)
         if by_id is not None:
             return by_id
@@ -505,6 +512,22 @@ class NameLookup:
         return self._index(session, kind).labels.get(entity_id)
 
     # -- internals ----------------------------------------------------------------------
+
+    def _resolve_plan_number(
+        self, session: Session, text: str, kinds: Collection[Kind]
+    ) -> Resolution | None:
+        """`nr:3.1`: the measure with that number of the imported plan, or none."""
+        found = _PLAN_NUMBER.fullmatch(text)
+        if found is None:
+            return None
+        row = session.execute(
+            select(Measure.id, Measure.title).where(Measure.plan_number == found.group(1))
+        ).first()
+        if Kind.MEASURE not in kinds:
+            return Resolution(wrong_kind=Kind.MEASURE, wrong_kind_exists=row is not None)
+        if row is None:
+            return Resolution(missing_id=True)
+        return Resolution(match=Match(Kind.MEASURE, row.id, f"M-{row.id} {row.title}", how=How.ID))
 
     def _resolve_id(
         self, session: Session, text: str, kinds: Collection[Kind]

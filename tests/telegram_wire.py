@@ -26,6 +26,8 @@ from aiohttp import ClientSession, ClientTimeout, web
 
 TEXT_LIMIT = 4096  # UTF-16 code units after entity parsing
 CAPTION_LIMIT = 1024
+# Bots may download files up to 20 MB (getFile refuses larger ones).
+FILE_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 CALLBACK_DATA_LIMIT = 64  # bytes
 CALLBACK_ANSWER_LIMIT = 200
 # The update types Telegram sends when a bot did not choose (everything but chat_member & co.).
@@ -263,6 +265,10 @@ class WireServer:
         # When set, every handled call is also timed here (the benchmark's wire share).
         self.handling_seconds = 0.0
         self.on_call: Callable[[Call], None] | None = None
+        # Files people sent: file_id -> (file_path, bytes); what the download serves.
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.downloads: list[str] = []  # file paths downloaded, in order
+        self._file_ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._supergroup_ids = itertools.count(1_000_000_001)
@@ -277,6 +283,7 @@ class WireServer:
     async def start(self) -> None:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_route("GET", "/file/bot{token}/{file_path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port or 0)
@@ -382,6 +389,42 @@ class WireServer:
         if reply_to is not None:
             extra["reply_to_message"] = self._without_reply(reply_to)
         return self._user_message(chat, user, extra, deliver=self._bot_sees(chat, text, reply_to))
+
+    def send_document(
+        self,
+        user: JSON,
+        chat: ChatState,
+        file_name: str,
+        data: bytes,
+        *,
+        caption: str | None = None,
+        file_size: int | None = None,
+        mime_type: str = "application/octet-stream",
+    ) -> JSON:
+        """The user sends a file (with an optional caption). `file_size` overrides what the
+        document says its size is, so a test can send a "25 MB" file without the bytes;
+        `getFile` then refuses it as Telegram does for files over 20 MB."""
+        number = next(self._file_ids)
+        file_id = f"user-doc-{number}"
+        self.files[file_id] = (f"documents/file_{number}_{file_name}", data)
+        extra: JSON = {
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"u-user-doc-{number}",
+                "file_name": file_name,
+                "mime_type": mime_type,
+                "file_size": len(data) if file_size is None else file_size,
+            }
+        }
+        if caption is not None:
+            extra["caption"] = caption
+            entities = command_entities(caption)
+            if entities:
+                extra["caption_entities"] = entities
+        seen = self._bot_sees(chat, caption or "", None) if chat.type != "private" else None
+        return self._user_message(
+            chat, user, extra, deliver=seen if seen is not None else chat.started
+        )
 
     def press(self, user: JSON, message: JSON, label: str | None = None) -> JSON:
         """The user presses the button `label` (default: the first) under a bot message."""
@@ -645,6 +688,41 @@ class WireServer:
         if entities:
             extra["entities"] = entities
         return self._bot_message(chat, params, extra)
+
+    def _m_getfile(self, params: JSON) -> JSON:
+        file_id = str(params.get("file_id") or "")
+        stored = self.files.get(file_id)
+        if stored is None:
+            raise bad_request("invalid file_id")
+        path, _data = stored
+        size = self._document_size(file_id)
+        if size > FILE_DOWNLOAD_LIMIT:
+            raise bad_request("file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": size,
+            "file_path": path,
+        }
+
+    def _document_size(self, file_id: str) -> int:
+        """The size the document message claimed (a test may claim more than it sent)."""
+        for chat in self.chats.values():
+            for message in chat.messages.values():
+                document = message.get("document") or {}
+                if document.get("file_id") == file_id:
+                    return int(document.get("file_size") or 0)
+        return len(self.files[file_id][1])
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["file_path"]
+        for stored_path, data in self.files.values():
+            if stored_path == path:
+                self.downloads.append(path)
+                return web.Response(body=data, content_type="application/octet-stream")
+        return web.Response(status=404)
 
     def _m_senddocument(self, params: JSON) -> JSON:
         chat = self._chat_to_send(params)

@@ -77,6 +77,32 @@ NOT_REPLIES: dict[str, set[tuple[str, str]]] = {
         ("bot/cli_parser.py", 'display name, e.g. "Max Müller"'),
         ("bot/cli_parser.py", "Fachkräftemangel"),
     },
+    "a plan's column headers and sheet names: words in the spreadsheets people import, and "
+    "the export's header row, German by design so an exported plan re-imports (PRODUCT.md §4)": {
+        ("handlers/plan_columns.py", "Beteiligte Ämter"),
+        ("handlers/plan_columns.py", "Erläuterung"),
+        ("handlers/plan_columns.py", "Federführendes Amt"),
+        ("handlers/plan_columns.py", "Federführung"),
+        ("handlers/plan_columns.py", "Field of action"),
+        ("handlers/plan_columns.py", "Fortschritt (%)"),
+        ("handlers/plan_columns.py", "Fortschritt in %"),
+        ("handlers/plan_columns.py", "Lead department"),
+        ("handlers/plan_columns.py", "Lfd. Nr."),
+        ("handlers/plan_columns.py", "Maßnahme"),
+        ("handlers/plan_columns.py", "Maßnahmen"),
+        ("handlers/plan_columns.py", "Maßnahmen-Nr."),
+        ("handlers/plan_columns.py", "Maßnahmenplan"),
+        ("handlers/plan_columns.py", "Maßnahmentitel"),
+        ("handlers/plan_columns.py", "No."),
+        ("handlers/plan_columns.py", "Nr."),
+        ("handlers/plan_columns.py", "Parent goal"),
+        ("handlers/plan_columns.py", "Planning area"),
+        ("handlers/plan_columns.py", "Regelkreis ID"),
+        ("handlers/plan_columns.py", "Verantwortliches Amt"),
+        ("handlers/plan_columns.py", "Zuständig"),
+        ("handlers/plan_columns.py", "bis wann"),
+        ("handlers/plan_columns.py", "federführend"),
+    },
 }
 # What the catalogue replaced: the old way to choose a text by language, and the bilingual
 # constants of the adapters and of storage, as (module, name); none may come back.

@@ -461,6 +461,14 @@ HELP_FOR_COORDINATORS = "\n".join(
         'beschluss <sitzung> "<text>" [bezug…] frist: status: intervall: qualitätsziel: — '
         "Beschluss festhalten; ändert Fristen, Status, Ziele",
         "beschluss umgesetzt <S-n/nr> — Beschluss als umgesetzt markieren",
+        "import (als Beschriftung einer .xlsx-, .ods- oder .csv-Datei, oder bis 10 Minuten "
+        "danach) — Maßnahmenplan einlesen: erst die Vorschau, dann „import bestätigen“",
+        "import bestätigen [überspringen|anlegen|überschreiben] — die Vorschau des letzten "
+        "Imports übernehmen",
+        "import rückgängig — den letzten Import zurücknehmen, solange seine Maßnahmen "
+        "unverändert sind",
+        "export csv|xlsx|ods|ics [bezug] — Maßnahmenplan oder Kalender als Datei (bezug: "
+        "Ressort, Ziel, Status oder Planungsraum)",
         'ressort neu <kürzel> "<name>" [alias:…] — Ressort anlegen',
         "ressort verknüpfen <ressort> — diesen Raum mit einem Ressort verknüpfen",
         "ressort lösen — Verknüpfung dieses Raums mit seinem Ressort lösen",
@@ -495,6 +503,8 @@ HELP_FOR_READERS = "\n".join(
         "trends — Katalog der Trends, archivierte markiert",
         "sitzung [sitzung] — nächste Sitzungen, oder eine Sitzung mit ihren Beschlüssen",
         "agenda [sitzung] — Tagesordnung der nächsten (oder einer) Sitzung",
+        "export csv|xlsx|ods|ics [bezug] — Maßnahmenplan oder Kalender als Datei (bezug: "
+        "Ressort, Ziel, Status oder Planungsraum)",
         "vertretung [person] durch <vertretung> bis <datum> — Abwesenheit und Vertretung "
         "(ende: zurück)",
         "wer bin ich — Chat-ID, Rolle und Raum anzeigen",

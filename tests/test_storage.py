@@ -517,3 +517,11 @@ def test_the_migrations_have_exactly_one_head_and_no_gaps() -> None:
     chain = [revision.revision for revision in script.walk_revisions()]
     assert chain == sorted(chain, reverse=True)
     assert chain[-1] == "0001" and len(chain) == int(chain[0])
+
+
+def test_the_head_revision_written_in_storage_is_alembics() -> None:
+    # A start on an up-to-date schema compares with HEAD_REVISION instead of loading Alembic:
+    # a new migration must move it, or every start would try to upgrade.
+    from storage.migrate import HEAD_REVISION
+
+    assert head_revision() == HEAD_REVISION

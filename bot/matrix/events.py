@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import nio
+from nio.crypto import decrypt_attachment
 
 from bot.matrix.errors import NETWORK_ERRORS
 from bot.matrix.parse import (
@@ -65,6 +66,8 @@ class Events:
                 await self.bot.crypto.on_undecryptable(room, event)
             elif isinstance(event, nio.RoomMessageText):
                 await self._on_text(room, event)
+            elif isinstance(event, (nio.RoomMessageFile, nio.RoomEncryptedFile)):
+                await self._on_file(room, event)
             elif event.source.get("type") == "m.reaction":
                 await self._on_reaction(room, event)
         except NETWORK_ERRORS:
@@ -107,6 +110,68 @@ class Events:
             room, event, text, None, reply_to, self._reply_relation(event.event_id, relates)
         )
 
+    async def _on_file(self, room: Any, event: Any) -> None:
+        """A file (m.file, encrypted or not): downloaded when it can be a plan, kept for
+        `import`. Element sends the file and the text `import` as two events; a caption in
+        the file event itself (body beside filename) is answered as a command too."""
+        content = event.source.get("content") or {}
+        name = str(content.get("filename") or event.body or "plan")
+        info = content.get("info") or {}
+        size = info.get("size") if isinstance(info.get("size"), int) else None
+        caption = event.body if content.get("filename") and event.body != name else None
+        text = None
+        if caption:
+            config = self.bot.config
+            localpart = config.user_id[1:].split(":", 1)[0]
+            text = command_text(
+                {**content, "body": caption},
+                prefix=config.command_prefix,
+                user_id=self.bot.client.user_id,
+                names=(self.bot.client.user_id, self.bot.display_name or "", localpart),
+                is_direct=self._is_direct(room),
+            )
+        data: bytes | None = None
+        if self.bot.shared.accepts_file(name, size):
+            data = await self._download(event)
+        incoming = Incoming(
+            platform=PLATFORM,
+            room_id=room.room_id,
+            sender_id=event.sender,
+            text=text or "",
+            message_id=event.event_id,
+            sender_name=room.user_name(event.sender),
+            is_direct=self._is_direct(room),
+        )
+
+        async def work() -> None:
+            reply = await self.bot.shared.received_file(
+                incoming, event.event_id, name, data, size if size is not None else len(data or b"")
+            )
+            if reply is not None:
+                await self._send_answer(room, event, incoming, reply, {})
+
+        if text and self.bot.shared.runs_long(incoming):
+            self.bot.shared.detach(work())
+        else:
+            await work()
+
+    async def _download(self, event: Any) -> bytes | None:
+        """The file's bytes, decrypted in an encrypted room; None when that fails."""
+        answer = await self.bot.client.download(mxc=event.url)
+        if not isinstance(answer, nio.MemoryDownloadResponse):
+            log.warning("could not download %s (%s): %s", event.url, event.event_id, answer)
+            return None
+        body = bytes(answer.body)
+        if isinstance(event, nio.RoomEncryptedFile):
+            try:
+                return bytes(
+                    decrypt_attachment(body, event.key["k"], event.hashes["sha256"], event.iv)
+                )
+            except Exception as error:  # a bad key or hash: the file is unusable, not us
+                log.warning("could not decrypt the file of %s: %s", event.event_id, error)
+                return None
+        return body
+
     async def _answer(
         self,
         room: Any,
@@ -129,15 +194,27 @@ class Events:
             is_direct=self._is_direct(room),
             reply_to=reply_to,
         )
-        reply = await self.bot.shared.answer(incoming, event.event_id)
-        if reply is None:
-            return
+
+        async def work() -> None:
+            reply = await self.bot.shared.answer(incoming, event.event_id)
+            if reply is not None:
+                await self._send_answer(room, event, incoming, reply, relates_to)
+
+        if self.bot.shared.runs_long(incoming):
+            # The sync loop goes on: a `status` sent during an import is answered at once.
+            self.bot.shared.detach(work())
+        else:
+            await work()
+
+    async def _send_answer(
+        self, room: Any, event: Any, incoming: Incoming, reply: Reply, relates_to: dict[str, Any]
+    ) -> None:
         await self.bot.sender.deliver(
             room.room_id,
             reply,
             seed=event.event_id,
             msgtype="m.notice",
-            relates_to=relates_to,
+            relates_to=relates_to or self._reply_relation(event.event_id, {}),
             mention=event.sender,
             incoming=incoming,
         )

@@ -127,6 +127,8 @@ class MatrixTransport:
 
     async def stop(self) -> None:
         """Close the connection and release the lease."""
+        with contextlib.suppress(Exception):
+            await self.shared.drain()  # an import in hand still sends its answer
         self.ready.clear()
         if not self.send_only:
             # Send-only keeps no sync token. The session and device stay: they are the

@@ -127,8 +127,9 @@ class Polling:
             builder = builder.concurrent_updates(
                 ChatOrderedProcessor(concurrent_updates)
             ).get_updates_request(self._request)
-        if base_url.endswith("/bot"):
-            builder = builder.base_file_url(base_url[: -len("bot")] + "file/bot")
+        files_url = config.files_url
+        if files_url is not None:
+            builder = builder.base_file_url(files_url)
         self.application: AnyApplication = builder.build()
 
     @property

@@ -153,6 +153,7 @@ class TelegramTransport:
 
     async def stop(self) -> None:
         """Finish the updates in hand, close connections and release the lease."""
+        await self.shared.drain()  # an import in hand still sends its answer
         if self._polling is not None:
             await self._polling.shutdown()
         await self.shared.release_lease()

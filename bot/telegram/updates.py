@@ -59,6 +59,9 @@ class Updates:
         application.add_handler(
             MessageHandler(filters.TEXT & filters.UpdateType.MESSAGE, self.on_message)
         )
+        application.add_handler(
+            MessageHandler(filters.Document.ALL & filters.UpdateType.MESSAGE, self.on_document)
+        )
         application.add_error_handler(self.on_error)
 
     def _key(self, update: Update) -> str:
@@ -107,18 +110,85 @@ class Updates:
             # The core looks up what that message showed, and picks from a list there.
             reply_to=str(replied.message_id) if replies_to_bot and replied else None,
         )
-        reply = await self.shared.answer(incoming, self._key(update))
+        work = self._reply(update, message, incoming)
+        if self.shared.runs_long(incoming):
+            self.shared.detach(work)  # the chat's next message need not wait for an import
+        else:
+            await work
+
+    async def _reply(
+        self,
+        update: Update,
+        message: Message,
+        incoming: Incoming,
+        file: tuple[str, bytes | None, int] | None = None,
+    ) -> None:
+        """Answer a message (or a file, with its name, bytes and size) and send the reply."""
+        if file is None:
+            reply = await self.shared.answer(incoming, self._key(update))
+        else:
+            name, data, size = file
+            reply = await self.shared.received_file(incoming, self._key(update), name, data, size)
         if reply is None:
             return
-        in_group = chat.type != ChatType.PRIVATE
+        in_group = message.chat.type != ChatType.PRIVATE
         await self.sender.answer(
-            chat.id,
+            message.chat.id,
             reply,
             incoming=incoming,
             reply_to=message.message_id if in_group else None,
             # Privacy mode hides a bare "2" in a group; a reply to the list reaches the bot.
             force_reply=in_group and reply.outcome == "ambiguous",
         )
+
+    async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A file: downloaded when it can be a plan (getFile, within 20 MB), kept for
+        `import`; a caption like `/import` is answered as that command."""
+        message = update.message
+        if message is None or message.document is None:
+            return
+        sender = message.from_user
+        if sender is None or sender.is_bot:
+            return
+        chat = message.chat
+        if message.date < self.shared.oldest():
+            await self._take(update, chat.id)
+            return
+        document = message.document
+        replied = message.reply_to_message
+        replies_to_bot = bool(
+            replied and replied.from_user and replied.from_user.id == context.bot.id
+        )
+        caption = message.caption or ""
+        text = command_text(
+            caption,
+            context.bot.username,
+            private=chat.type == ChatType.PRIVATE,
+            replies_to_bot=replies_to_bot,
+        )
+        name = document.file_name or "plan"
+        size = document.file_size or 0
+        data: bytes | None = None
+        if self.shared.accepts_file(name, document.file_size):
+            try:
+                found = await self._bot().get_file(document.file_id)
+                data = bytes(await found.download_as_bytearray())
+            except TelegramError as error:  # over 20 MB, or gone: `import` says why
+                log.warning("Telegram: could not download %r: %s", name, error)
+        incoming = Incoming(
+            platform=self.shared.platform,
+            room_id=str(chat.id),
+            sender_id=str(sender.id),
+            text=text or "",
+            message_id=str(message.message_id),
+            sender_name=sender.full_name,
+            is_direct=chat.type == ChatType.PRIVATE,
+        )
+        work = self._reply(update, message, incoming, (name, data, size))
+        if text and self.shared.runs_long(incoming):
+            self.shared.detach(work)
+        else:
+            await work
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A quick answer: the command it stands for, with the version its message showed."""
