@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import queue
 import re
+import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -182,6 +186,13 @@ class Dispatcher:
         self.settings = settings
         self.lookup = lookup or NameLookup()
         self.clock = clock
+        # SQLite has one writer: while a slow write (an import) holds it, the small writes
+        # a read leaves (its claim, a list) wait in `_deferred` for a thread of their own,
+        # so the read is answered at once instead of after the import (see _write_effects).
+        self._one_writer = uows.engine.dialect.name == "sqlite"
+        self._slow_writes = 0
+        self._slow_lock = threading.Lock()
+        self._deferred: queue.SimpleQueue[tuple[Incoming, _Effects]] | None = None
 
     def handle(self, incoming: Incoming) -> Reply:
         return self._handle_safely(incoming, None)
@@ -243,7 +254,8 @@ class Dispatcher:
         found = self.registry.find(text)
         command, args_at = found if found else (None, 0)
         writes = bool(command and command.writes)
-        with self.uows(write=writes) as uow:
+        slow = writes and command is not None and command.slow and self._one_writer
+        with self._holding_the_writer(slow), self.uows(write=writes) as uow:
             if incoming.reply_to is not None and incoming.shown is None:
                 incoming = dataclasses.replace(
                     incoming,
@@ -398,10 +410,57 @@ class Dispatcher:
 
     # -- the message's writes besides the command's own -------------------------------------
 
+    @contextlib.contextmanager
+    def _holding_the_writer(self, slow: bool) -> Iterator[None]:
+        """Count the slow writes under way in this process (SQLite only; see __init__)."""
+        if not slow:
+            yield
+            return
+        with self._slow_lock:
+            self._slow_writes += 1
+        try:
+            yield
+        finally:
+            with self._slow_lock:
+                self._slow_writes -= 1
+
     def _write_effects(self, incoming: Incoming, effects: _Effects) -> None:
-        """One write transaction for a read's claim, pick and list; none if nothing."""
+        """One write transaction for a read's claim, pick and list; none if nothing.
+
+        While a slow write of this process holds SQLite's lock, they are written as soon as
+        it is free, by one thread in order, and the read's answer goes out now. The price,
+        only then: a crash before they land lets that read be answered once more after the
+        restart, and a number typed at once may not find a list shown meanwhile.
+        """
         if not effects.any:
             return
+        if self._slow_writes:
+            self._defer(incoming, effects)
+            return
+        self._write_effects_now(incoming, effects)
+
+    def _defer(self, incoming: Incoming, effects: _Effects) -> None:
+        with self._slow_lock:
+            if self._deferred is None:
+                self._deferred = queue.SimpleQueue()
+                threading.Thread(
+                    target=self._write_deferred, name="regelkreis-deferred-writes", daemon=True
+                ).start()
+        assert self._deferred is not None
+        self._deferred.put((incoming, effects))
+
+    def _write_deferred(self) -> None:
+        assert self._deferred is not None
+        while True:
+            incoming, effects = self._deferred.get()
+            try:
+                self._write_effects_now(incoming, effects)
+            except AlreadyHandled:
+                log.warning("%s was answered by another process as well", incoming.message_id)
+            except Exception:
+                log.exception("could not record the effects of %r", incoming.text)
+
+    def _write_effects_now(self, incoming: Incoming, effects: _Effects) -> None:
         with self.uows(write=True) as uow:
             self._apply_effects(uow.session, incoming, effects)
             uow.commit()

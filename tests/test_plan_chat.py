@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import sqlite3
 import sys
 import threading
 import time
@@ -29,8 +30,15 @@ from sqlalchemy import func, select
 from bot.bootstrap import bootstrap
 from bot.cli import main
 from bot.config import load_config
+from handlers.conversation import Claim
 from handlers.core import Incoming, Reply
-from storage.models import Measure, MeasureStatus, PendingImport, ReceivedFile
+from storage.models import (
+    Measure,
+    MeasureStatus,
+    PendingImport,
+    ProcessedMessage,
+    ReceivedFile,
+)
 
 CLARA = "Clara Koch"  # koordination, admin
 JONAS = "Jonas Wolf"  # koordination
@@ -328,3 +336,67 @@ def test_a_status_sent_during_a_long_import_is_answered_before_it_ends(town: Tow
     assert town.count(Measure) == 20_000
     with town.app.uows() as uow:
         assert uow.session.get(Measure, 1).status is MeasureStatus.IN_PROGRESS  # type: ignore[union-attr]
+
+
+def _writer_taken(town: Town, within: float = 20.0) -> bool:
+    """Wait until someone holds the SQLite database's write lock (the import has begun)."""
+    database = town.app.engine.url.database
+    assert database is not None
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        probe = sqlite3.connect(database, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            return True
+        finally:
+            probe.close()
+        time.sleep(0.01)
+    return False
+
+
+def test_a_platform_status_during_a_long_import_is_answered_before_it_ends(town: Town) -> None:
+    # As Telegram and Matrix send it: with a claim, so that it is answered once. On SQLite
+    # the claim is a write, and the import holds the one writer: the answer must not wait.
+    lines = ["Nr.;Maßnahme;Federführung;Frist;Status;Fortschritt (%)"]
+    lines += [f"{n};Maßnahme Nummer {n};JA;31.03.2027;laufend;{n % 100}" for n in range(20_000)]
+    big = ("\n".join(lines) + "\n").encode()
+    assert town.send_file(CLARA, "gross.csv", big, caption="import") is not None
+
+    answered: list[Reply] = []
+    ended: list[float] = []
+
+    def import_it() -> None:
+        answered.append(town.chat(CLARA).reply("import bestätigen"))
+        ended.append(time.monotonic())
+
+    confirm = threading.Thread(target=import_it)
+    confirm.start()
+    assert _writer_taken(town), "the import never took SQLite's write lock"
+    claim = Claim("console", "rita-status-1", "konsole", town.clock())
+    status = town.app.conversation.answer(
+        Incoming("console", "konsole", RITA, "status", message_id="rita-status-1"), claim
+    )
+    status_at = time.monotonic()
+    confirm.join(120)
+    assert status is not None and status.outcome == "ok"
+    # Answered while the import still ran, not just after its commit (seconds, not a race).
+    assert ended and ended[0] - status_at > 0.5, f"answered {ended[0] - status_at:.2f} s before"
+    assert answered and answered[0].outcome == "ok", answered
+    # The claim lands once the import is done: the same message again is not answered.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with town.app.uows() as uow:
+            if uow.session.execute(
+                select(ProcessedMessage).where(ProcessedMessage.message_id == "rita-status-1")
+            ).first():
+                break
+        time.sleep(0.05)
+    again = Claim("console", "rita-status-1", "konsole", town.clock())
+    assert (
+        town.app.conversation.answer(
+            Incoming("console", "konsole", RITA, "status", message_id="rita-status-1"), again
+        )
+        is None
+    )

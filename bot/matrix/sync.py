@@ -21,6 +21,10 @@ log = logging.getLogger("regelkreis.matrix")
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGES = 10
 TOKEN = "sync_token"  # its name in platform_state
+# The token is written at most this often (and on stop): every sync wrote it before, two or
+# three SQLite writes per command answered. An older token after a crash only reads a few
+# seconds of events again, and their claims answer nothing twice.
+TOKEN_WRITE_SECONDS = 5.0
 
 
 class SyncLoop:
@@ -31,6 +35,7 @@ class SyncLoop:
         self.token: str | None = None
         self._saved: str | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._written_at = -TOKEN_WRITE_SECONDS
         self.filter_id: str | None = None
         # Set after every sync: whoever waits for one (a new direct room) is woken.
         self.done = asyncio.Event()
@@ -148,15 +153,25 @@ class SyncLoop:
     async def _write(self) -> None:
         # Only ever the latest token, written after its batch was handled: a crash in between
         # reads a batch again, and the claims answer nothing twice.
-        while (token := self.token) is not None and token != self._saved:
+        while self.token is not None and self.token != self._saved:
+            wait = self._written_at + TOKEN_WRITE_SECONDS - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self._write_now()
+
+    async def _write_now(self) -> None:
+        token = self.token
+        if token is not None and token != self._saved:
             await self.bot.shared.put(TOKEN, token)
             self._saved = token
+            self._written_at = time.monotonic()
 
     async def flush(self) -> None:
-        """On stop: the latest token written."""
+        """On stop: the latest token written (at once, not after the pause)."""
         if self._writer is not None:
+            self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
-        await self._write()
+        await self._write_now()
 
     async def _handle(self, response: Any, previous: str | None) -> None:
         events = self.bot.events
