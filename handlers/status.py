@@ -6,7 +6,18 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, func, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    ScalarSelect,
+    Select,
+    bindparam,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import joinedload
 
 from handlers.args import Args
@@ -47,15 +58,15 @@ def _open() -> ColumnElement[bool]:
     return Measure.status.in_(OPEN_STATUSES)
 
 
-def _first_overdue(where: list[ColumnElement[bool]], today: date, n: int) -> Select[tuple[Measure]]:
-    """The `n` open measures longest overdue, in one statement that reads about `n` index
-    entries per open status instead of sorting every overdue measure: the index on (status,
-    deadline) yields each status's rows in deadline order, but not the union of several
-    statuses, so SQLite sorted thousands of rows for three (measured in bench/, 10k
-    measures: 2.2 ms → 0.3 ms)."""
+def _first_overdue(where: list[ColumnElement[bool]], n: int) -> Select[tuple[Measure]]:
+    """The `n` open measures longest overdue (before `:today`), in one statement that reads
+    about `n` index entries per open status instead of sorting every overdue measure: the
+    index on (status, deadline) yields each status's rows in deadline order, but not the union
+    of several statuses, so SQLite sorted thousands of rows for three (measured in bench/,
+    10k measures: 2.2 ms → 0.3 ms)."""
     firsts = [
         select(Measure.id)
-        .where(*where, Measure.status == status, Measure.deadline < today)
+        .where(*where, Measure.status == status, Measure.deadline < _TODAY)
         .order_by(Measure.deadline, Measure.id)
         .limit(n)
         .subquery()
@@ -65,12 +76,54 @@ def _first_overdue(where: list[ColumnElement[bool]], today: date, n: int) -> Sel
     return _measures().where(Measure.id.in_(ids)).order_by(Measure.deadline, Measure.id).limit(n)
 
 
+def _counts(where: list[ColumnElement[bool]]) -> Select[Any]:
+    """Every count of an overview in one statement: each scalar subquery is its own index
+    range, and one round trip instead of four (the fixed cost per statement dominates)."""
+
+    def count_of(*conditions: ColumnElement[bool]) -> ScalarSelect[int]:
+        return select(func.count()).select_from(Measure).where(*conditions).scalar_subquery()
+
+    return (
+        select(
+            Measure.status,
+            func.count(),
+            count_of(*where, _open(), Measure.deadline < _TODAY),
+            count_of(*where, _open(), Measure.deadline >= _TODAY, Measure.deadline <= _SOON),
+            count_of(*where, _open(), Measure.evaluation_due_on < _TODAY),
+        )
+        .where(*where)
+        .group_by(Measure.status)
+    )
+
+
 def _of_department(department_id: int) -> ColumnElement[bool]:
     """Measures a department leads or takes part in."""
     participating = select(measure_participants.c.measure_id).where(
         measure_participants.c.department_id == department_id
     )
     return or_(Measure.lead_department_id == department_id, Measure.id.in_(participating))
+
+
+# The overview's two statements, built once per scope with the day and the scope's id as
+# parameters: building them per message (cache keys, coercions) cost ~2 ms of a `status`.
+_TODAY = bindparam("today", type_=Date)
+_SOON = bindparam("soon", type_=Date)
+_SCOPE = bindparam("scope_id", type_=Integer)
+_SCOPES: dict[str, list[ColumnElement[bool]]] = {
+    "all": [],
+    "department": [
+        or_(
+            Measure.lead_department_id == _SCOPE,
+            Measure.id.in_(
+                select(measure_participants.c.measure_id).where(
+                    measure_participants.c.department_id == _SCOPE
+                )
+            ),
+        )
+    ],
+    "area": [Measure.planning_area_id == _SCOPE],
+}
+_OVERVIEWS = {scope: (_counts(where), _first_overdue(where, 3)) for scope, where in _SCOPES.items()}
 
 
 # -- status -------------------------------------------------------------------------------
@@ -82,7 +135,7 @@ def status(ctx: Context, args: Args) -> Reply:
             return _department_detail(ctx, ctx.room.department)
         return _overview(
             ctx,
-            None,
+            "all",
             ctx.t("status.overview_heading", municipality=ctx.settings.municipality),
         )
     first, last = args.words[0], args.words[-1]
@@ -107,44 +160,23 @@ def status(ctx: Context, args: Args) -> Reply:
 
 def _overview(
     ctx: Context,
-    scope: ColumnElement[bool] | None,
+    scope: str,
     heading: str,
     *,
+    scope_id: int | None = None,
     department_key: str | None = None,
     heading_suffix: str = "",
 ) -> Reply:
+    """Counts and the three longest overdue of a scope: "all", "department" or "area"."""
     today = ctx.today
-    where = [scope] if scope is not None else []
-    overdue_where = [*where, _open(), Measure.deadline < today]
-
-    def count_of(*conditions: ColumnElement[bool]) -> ScalarSelect[int]:
-        return select(func.count()).select_from(Measure).where(*conditions).scalar_subquery()
-
-    # One statement for every count: each scalar subquery is its own index range, and one
-    # round trip instead of four (measured in bench/: the fixed cost per statement dominates).
-    rows = ctx.session.execute(
-        select(
-            Measure.status,
-            func.count(),
-            count_of(*overdue_where),
-            count_of(
-                *where,
-                _open(),
-                Measure.deadline >= today,
-                Measure.deadline <= today + timedelta(days=14),
-            ),
-            count_of(*where, _open(), Measure.evaluation_due_on < today),
-        )
-        .where(*where)
-        .group_by(Measure.status)
-    ).all()
+    counts_statement, overdue_statement = _OVERVIEWS[scope]
+    values = {"today": today, "soon": today + timedelta(days=14), "scope_id": scope_id}
+    rows = ctx.session.execute(counts_statement, values).all()
     counts: dict[MeasureStatus, int] = {row[0]: row[1] for row in rows}
     overdue_total, due_soon, stale = (rows[0][2], rows[0][3], rows[0][4]) if rows else (0, 0, 0)
     total = sum(counts.values())
     overdue = (
-        ctx.session.execute(_first_overdue(where, today, 3)).scalars().all()
-        if overdue_total
-        else []
+        ctx.session.execute(overdue_statement, values).scalars().all() if overdue_total else []
     )
     reply = Reply.text(
         status_counts_line(counts, ctx.lang),
@@ -172,8 +204,9 @@ def _department_detail(ctx: Context, department: Department) -> Reply:
     ).scalar_one()
     return _overview(
         ctx,
-        _of_department(department.id),
+        "department",
         department.label,
+        scope_id=department.id,
         department_key=department.key,
         heading_suffix=ctx.t("status.department_leads", n=led),
     )
@@ -214,8 +247,9 @@ def _person_detail(ctx: Context, person: Person) -> Reply:
 def _area_detail(ctx: Context, area: PlanningArea) -> Reply:
     reply = _overview(
         ctx,
-        Measure.planning_area_id == area.id,
+        "area",
         ctx.t("status.area_heading", area=area.name),
+        scope_id=area.id,
     )
     return reply
 
