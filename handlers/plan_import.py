@@ -1369,6 +1369,7 @@ def _reserve_ids(session: Session, n: int) -> list[int]:
     return list(range(highest + 1, highest + n + 1))
 
 
+@_no_cycle_collection()
 def apply_import(
     session: Session,
     data: bytes,
@@ -1384,35 +1385,6 @@ def apply_import(
 ) -> ImportOutcome:
     """Recompute the preview and, unless refused — or, given `expected_digest`, unless it is
     no longer the preview that was confirmed — write it all into `session` (no commit)."""
-    with _no_cycle_collection():
-        return _apply(
-            session,
-            data,
-            file_name,
-            options,
-            origin,
-            now=now,
-            today=today,
-            lang=lang,
-            progress=progress,
-            expected_digest=expected_digest,
-        )
-
-
-def _apply(
-    session: Session,
-    data: bytes,
-    file_name: str,
-    options: ImportOptions,
-    origin: ImportOrigin,
-    *,
-    now: datetime,
-    today: date,
-    lang: Language,
-    progress: Callable[[int, int], None] | None = None,
-    expected_digest: str | None = None,
-) -> ImportOutcome:
-    """Recompute the preview and, unless refused or stale, write it all (no commit)."""
     computed = _compute(
         session, data, file_name, options, today=today, lang=lang, progress=progress, lock=True
     )
