@@ -1220,55 +1220,61 @@ def _create_missing(session: Session, computed: _Computed, now: datetime) -> dic
     reader, options = computed.reader, computed.preview.options
     ids: dict[str, int] = {}
     created_names: dict[str, list[str]] = {}
+    # Each kind added whole and flushed once (a flush per row cost 0.3 s for 110 goals).
     if options.create_missing:
         taken = set(session.execute(select(Department.key)).scalars())
-        for value, name in reader.new_departments.items():
-            department = Department(key=_new_key(name, taken), name=name)
-            session.add(department)
-            session.flush()
-            ids[value] = department.id
+        departments = {
+            value: Department(key=_new_key(name, taken), name=name)
+            for value, name in reader.new_departments.items()
+        }
+        _flushed(session, departments, ids)
+        for department in departments.values():
             created_names.setdefault("departments", []).append(department.label)
-    for value, name in reader.new_fields.items():
-        field_of_action = FieldOfAction(name=name)
-        session.add(field_of_action)
-        session.flush()
-        ids[value] = field_of_action.id
-    for value, name in reader.new_areas.items():
-        area = PlanningArea(name=name)
-        session.add(area)
-        session.flush()
-        ids[value] = area.id
-
-    def make_goal(value: str) -> int:
-        if value in ids:
-            return ids[value]
-        title, parent, field_value = reader.new_goals[value]
-        parent_id = make_goal(parent) if isinstance(parent, str) else parent
-        goal = Goal(
-            title=title,
-            parent_id=parent_id,
-            field_of_action_id=ids.get(field_value)
-            if isinstance(field_value, str)
-            else field_value,
-            created_at=now,
-        )
-        session.add(goal)
-        session.flush()
-        ids[value] = goal.id
-        return goal.id
-
-    for value in reader.new_goals:
-        make_goal(value)
+    _flushed(session, {v: FieldOfAction(name=n) for v, n in reader.new_fields.items()}, ids)
+    _flushed(session, {v: PlanningArea(name=n) for v, n in reader.new_areas.items()}, ids)
+    # Goals level by level: a goal whose Oberziel is new waits for the level that makes it.
+    waiting = dict(reader.new_goals)
+    while waiting:
+        ready = {
+            value: spec
+            for value, spec in waiting.items()
+            if not isinstance(spec[1], str) or spec[1] in ids
+        }
+        if not ready:
+            raise RuntimeError("goals whose Oberziel is never created")  # the reader's bug
+        goals = {
+            value: Goal(
+                title=title,
+                parent_id=ids[parent] if isinstance(parent, str) else parent,
+                field_of_action_id=ids.get(field_value)
+                if isinstance(field_value, str)
+                else field_value,
+                created_at=now,
+            )
+            for value, (title, parent, field_value) in ready.items()
+        }
+        _flushed(session, goals, ids)
+        for value in ready:
+            del waiting[value]
     if options.create_missing:
+        people = {}
         for value, (name, lead) in reader.new_people.items():
             department_id = ids.get(lead) if isinstance(lead, str) else lead
-            person = Person(name=name, role=Role.DEPARTMENT, department_id=department_id)
-            session.add(person)
-            session.flush()
-            ids[value] = person.id
+            people[value] = Person(name=name, role=Role.DEPARTMENT, department_id=department_id)
+        _flushed(session, people, ids)
     if created_names:
         computed.preview.to_create["departments"] = created_names["departments"]
     return ids
+
+
+def _flushed(session: Session, made: dict[str, Any], ids: dict[str, int]) -> None:
+    """Insert the new rows in one flush and note each one's id under its `new:…` value."""
+    if not made:
+        return
+    session.add_all(made.values())
+    session.flush()
+    for value, row in made.items():
+        ids[value] = row.id
 
 
 def _resolved(value: Any, ids: dict[str, int]) -> Any:
