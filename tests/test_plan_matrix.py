@@ -8,6 +8,7 @@ line (tests/test_real_start_matrix.py's town).
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 import nio
@@ -15,6 +16,7 @@ import nio
 from storage.models import Measure, ReceivedFile
 from tests.synapse import synapse  # noqa: F401  (the session fixture)
 from tests.test_matrix import User, running_bot
+from tests.test_real_start import cli
 from tests.test_real_start_matrix import (  # noqa: F401  (fixtures)
     CLARA,
     MAX,
@@ -23,6 +25,8 @@ from tests.test_real_start_matrix import (  # noqa: F401  (fixtures)
     accounts,
     town,
 )
+
+_lenas = itertools.count(1)
 
 PLAN = (
     "Nr.;Maßnahme;Federführung;Frist;Status;Fortschritt (%)\n"
@@ -95,3 +99,40 @@ def test_a_plan_sent_in_an_encrypted_room_is_previewed_and_confirmed(town: Town)
         # The file was decrypted before it was kept: its bytes are the plan's.
         files = uow.session.query(ReceivedFile).order_by(ReceivedFile.id).all()
         assert (town.app.config.data_dir / files[0].path).read_bytes() == PLAN
+
+
+def test_a_confirmation_from_another_coordinator_is_refused_on_matrix(town: Town) -> None:  # noqa: F811
+    # A second coordinator, registered on the command line like the others.
+    lena = town.synapse.register(f"lena.lang{next(_lenas)}")
+    town.people[lena.user_id] = lena
+    said = cli(
+        town.config_file,
+        "person",
+        "add",
+        "Lena Lang",
+        "--rolle",
+        "koordination",
+        "--matrix",
+        lena.user_id,
+    )
+    assert said[0] == 0, said
+
+    async def scenario() -> None:
+        async with User(town, CLARA) as clara, User(town, lena.user_id) as lena_at_client:
+            bot = town.bot.user_id
+            room = await clara.create_room(invite=[bot, lena.user_id], encrypted=True)
+            async with running_bot(town):
+                await lena_at_client.join(room)
+                await clara.wait_joined(room, bot, lena.user_id)
+                assert "Wer bin ich" in await clara.ask(room, "!wer bin ich")
+                await send_file(clara, room, "plan.csv", PLAN)
+                assert (await clara.ask(room, "!import")).startswith("Vorschau: Import „plan.csv“")
+                # Clara's preview is Clara's to confirm: Lena, though a coordinator, is told so.
+                refused = await lena_at_client.ask(room, "!import bestätigen")
+                assert refused.startswith("Kein Import wartet auf Ihre Bestätigung"), refused
+                applied = await clara.ask(room, "!import bestätigen")
+                assert applied.startswith("Import „plan.csv“ übernommen")
+
+    asyncio.run(scenario())
+    with town.app.uows() as uow:
+        assert uow.session.query(Measure).count() == 2
