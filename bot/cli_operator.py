@@ -29,7 +29,7 @@ def operator_command(app: App, args: argparse.Namespace) -> int:
 
     def run(action: Callable[[Context], str], *, write: bool = True) -> int:
         with app.uows(write=write) as uow:
-            ctx = _cli_context(app, uow)
+            ctx = cli_context(app, uow)
             try:
                 message = action(ctx)
             except UsageError as error:
@@ -144,7 +144,8 @@ def _department(ctx: Context, key: str) -> Department:
     return department
 
 
-def _cli_context(app: App, uow: UnitOfWork) -> Context:
+def cli_context(app: App, uow: UnitOfWork) -> Context:
+    """The handlers' context for the operator at the command line (shared with cli_plan)."""
     incoming = Incoming(platform="cli", room_id="cli", sender_id=getpass.getuser(), text="")
     return Context(
         incoming=incoming,

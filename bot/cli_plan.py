@@ -22,7 +22,7 @@ from rich.table import Table
 
 from bot.bootstrap import App
 from bot.cli_errors import CliError
-from bot.cli_operator import _cli_context
+from bot.cli_operator import cli_context
 from handlers.calendar_feed import calendar_feed, write_feed
 from handlers.context import Ambiguous, Context, NotFound, Refused
 from handlers.core import Language, Reply
@@ -200,7 +200,7 @@ def export_command(app: App, args: argparse.Namespace) -> int:
     config = app.config
     today = app.clock().astimezone(config.municipality.zone).date()
     with app.uows(write=False) as uow:
-        ctx = _cli_context(app, uow)
+        ctx = cli_context(app, uow)
         department = _department(ctx, args.ressort) if args.ressort else None
         # Read while the session is open: the feed's path is per department key.
         department_key = department.key if department is not None else None

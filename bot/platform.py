@@ -95,13 +95,14 @@ class Platform:
         """Whether to download a file at all (a plan's type, within the size limit)."""
         return self.app.conversation.accepts_file(file_name, size)
 
-    def runs_long(self, incoming: Incoming) -> bool:
-        return self.app.conversation.runs_long(incoming)
-
-    def detach(self, work: Coroutine[Any, Any, None]) -> None:
-        """Answer a long command (an import) beside the room's order: the adapter goes on
-        with the next message, so a `status` sent meanwhile is answered before it ends.
-        `drain` waits for what is still running when the transport stops."""
+    async def in_turn(self, incoming: Incoming, work: Coroutine[Any, Any, None]) -> None:
+        """Answer `incoming` with `work` now; a slow command (an import) beside the room's
+        order instead: the adapter goes on with the next message, so a `status` sent
+        meanwhile is answered before it ends. `drain` waits for what is still running when
+        the transport stops."""
+        if not self.app.conversation.runs_long(incoming):
+            await work
+            return
         task = asyncio.create_task(work, name=f"{self.platform}:long")
         self._detached.add(task)
         task.add_done_callback(self._finished)

@@ -564,7 +564,7 @@ def test_the_registry_tells_the_catalog_commands_apart(empty_app: App) -> None:
 # -- the shared functions, as the command line calls them --------------------------------------
 
 
-def _cli_context(app: App, uow: Any) -> Context:
+def cli_context(app: App, uow: Any) -> Context:
     return Context(
         incoming=Incoming(platform="cli", room_id="cli", sender_id="operator", text=""),
         uow=uow,
@@ -581,7 +581,7 @@ def _cli_context(app: App, uow: Any) -> Context:
 def test_the_functions_for_the_command_line(empty_app: App) -> None:
     app = empty_app
     with app.uows(write=True) as uow:
-        ctx = _cli_context(app, uow)
+        ctx = cli_context(app, uow)
         assert (
             add_entry(ctx, Catalog.FIELD, "  Gesundheit ") == "Field of action created: Gesundheit"
         )

@@ -150,10 +150,7 @@ class Events:
             if reply is not None:
                 await self._send_answer(room, event, incoming, reply, {})
 
-        if text and self.bot.shared.runs_long(incoming):
-            self.bot.shared.detach(work())
-        else:
-            await work()
+        await self.bot.shared.in_turn(incoming, work())
 
     async def _download(self, event: Any) -> bytes | None:
         """The file's bytes, decrypted in an encrypted room; None when that fails."""
@@ -200,11 +197,8 @@ class Events:
             if reply is not None:
                 await self._send_answer(room, event, incoming, reply, relates_to)
 
-        if self.bot.shared.runs_long(incoming):
-            # The sync loop goes on: a `status` sent during an import is answered at once.
-            self.bot.shared.detach(work())
-        else:
-            await work()
+        # A slow command runs beside the sync loop: a `status` meanwhile is answered at once.
+        await self.bot.shared.in_turn(incoming, work())
 
     async def _send_answer(
         self, room: Any, event: Any, incoming: Incoming, reply: Reply, relates_to: dict[str, Any]

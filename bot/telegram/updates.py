@@ -110,11 +110,7 @@ class Updates:
             # The core looks up what that message showed, and picks from a list there.
             reply_to=str(replied.message_id) if replies_to_bot and replied else None,
         )
-        work = self._reply(update, message, incoming)
-        if self.shared.runs_long(incoming):
-            self.shared.detach(work)  # the chat's next message need not wait for an import
-        else:
-            await work
+        await self.shared.in_turn(incoming, self._reply(update, message, incoming))
 
     async def _reply(
         self,
@@ -184,11 +180,9 @@ class Updates:
             sender_name=sender.full_name,
             is_direct=chat.type == ChatType.PRIVATE,
         )
-        work = self._reply(update, message, incoming, (name, data, size))
-        if text and self.shared.runs_long(incoming):
-            self.shared.detach(work)
-        else:
-            await work
+        await self.shared.in_turn(
+            incoming, self._reply(update, message, incoming, (name, data, size))
+        )
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A quick answer: the command it stands for, with the version its message showed."""
