@@ -6,6 +6,8 @@ import enum
 import re
 import unicodedata
 
+from storage.lookup import normalize
+
 
 class Column(enum.StrEnum):
     """A field of a measure as a plan column; the value is the key in import baselines."""
@@ -88,14 +90,12 @@ _VARIANTS: dict[Column, tuple[str, ...]] = {
 # Sheet names the import prefers over the first sheet.
 PLAN_SHEETS = ("Maßnahmen", "Maßnahmenplan")
 
-_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
-
 
 def normalize_header(text: str) -> str:
     """`Fortschritt (%)`, ` fortschritt ` and `FORTSCHRITT` alike; `Maßnahme` = `Massnahme`
     = `Maßnahme`: case, spaces, punctuation and umlaut spellings do not count."""
-    folded = unicodedata.normalize("NFC", text).casefold().translate(_UMLAUTS)
-    return re.sub(r"[^0-9a-z]", "", folded)
+    # The reference lookup's folding (case, umlauts), then only letters and digits.
+    return re.sub(r"[^0-9a-z]", "", normalize(unicodedata.normalize("NFC", text)))
 
 
 HEADER_COLUMNS: dict[str, Column] = {

@@ -17,6 +17,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from handlers.plan_columns import EXPORT_HEADERS, PLAN_SHEETS, column_for
+from storage.lookup import normalize
 from storage.models import (
     Department,
     FieldOfAction,
@@ -229,12 +230,9 @@ def export_plan(session: Session, fmt: Format, flt: ExportFilter = ExportFilter(
     raise ValueError(f"unknown export format {fmt!r}")
 
 
-_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
-
-
 def export_file_name(fmt: str, municipality: str, today: date) -> str:
     """`massnahmenplan-musterstadt-2026-12-03.xlsx`: ASCII, safe in every chat and file system."""
-    folded = unicodedata.normalize("NFKD", municipality.casefold().translate(_UMLAUTS))
+    folded = unicodedata.normalize("NFKD", normalize(municipality))
     slug = re.sub(r"[^a-z0-9]+", "-", folded.encode("ascii", "ignore").decode()).strip("-")
     parts = ["massnahmenplan", *([slug] if slug else []), today.isoformat()]
     return "-".join(parts) + "." + fmt
