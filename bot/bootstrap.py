@@ -77,6 +77,7 @@ def core_settings(config: Config) -> CoreSettings:
         platforms=configured_platforms(config),
         reminders=reminder_rules(config),
         data_dir=config.data_dir,
+        keep_generated_days=config.bot.keep_generated_days,
     )
 
 

@@ -86,6 +86,8 @@ class BotConfig(Section):
     language: Literal["de", "en"] = "de"
     data_dir: Path = Path("data")
     admins: list[str] = Field(default_factory=list)
+    # Reports, charts and exports under data_dir/generated/ are removed after this many days.
+    keep_generated_days: int = Field(default=7, ge=1, le=3650)
 
     @field_validator("admins")
     @classmethod

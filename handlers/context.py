@@ -39,8 +39,11 @@ class CoreSettings:
     # Working hours, offsets and calendar of the reminders; None means the defaults for this
     # municipality's zone and state (see `rules`).
     reminders: ReminderRules | None = None
-    # Where files live: received chat files (received/), exports (exports/), feeds (feeds/).
+    # Where files live: received chat files (received/), generated files (generated/: reports,
+    # charts, exports), calendar feeds (feeds/).
     data_dir: Path = Path("data")
+    # Files under data_dir/generated/ (reports, charts, exports) are pruned after this.
+    keep_generated_days: int = 7
 
     @cached_property
     def rules(self) -> ReminderRules:

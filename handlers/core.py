@@ -64,6 +64,15 @@ class Attachment:
     mime_type: str
     is_image: bool = False
     caption: str | None = None
+    # The name the file is posted under (the stored file's name when None).
+    file_name: str | None = None
+    # An image's size in pixels (Matrix tells clients in the event's `info`).
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.file_name or self.path.name
 
 
 @dataclass(frozen=True)

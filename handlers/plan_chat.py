@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import shutil
-import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,13 +41,11 @@ FILE_WINDOW = timedelta(minutes=10)
 PENDING_WINDOW = timedelta(minutes=30)
 # Received files are kept this long (a pending import needs its file for 30 minutes).
 FILE_RETENTION = timedelta(days=1)
-EXPORT_RETENTION = timedelta(days=1)
 # Telegram gives bots files up to 20 MB; the same limit everywhere keeps the answer simple
 # (a plan of 100k rows is well under it).
 MAX_FILE_BYTES = 20 * 1024 * 1024
 IMPORT_SUFFIXES = (".xlsx", ".ods", ".csv")
 RECEIVED = "received"
-EXPORTS = "exports"
 
 _OPTION_WORDS: dict[str, str] = {
     "überspringen": "skip",
@@ -383,7 +380,9 @@ def export(ctx: Context, args: Args) -> Reply:
     name = export_file_name(fmt, ctx.settings.municipality, ctx.today)
     path = _write_export(ctx, name, data)
     reply = Reply.text(ctx.t("plan_chat.export_done", file=name))
-    reply.attachments.append(Attachment(path=path, mime_type=_MIME_TYPES[fmt], caption=name))
+    reply.attachments.append(
+        Attachment(path=path, mime_type=_MIME_TYPES[fmt], caption=name, file_name=name)
+    )
     return reply
 
 
@@ -416,29 +415,22 @@ def _export_calendar(ctx: Context, text: str, start: int, end: int) -> Reply:
     reply = Reply.text(
         ctx.t("plan_chat.export_ics", file=file_name), ctx.t("plan_chat.feed_path", path=shown)
     )
-    reply.attachments.append(Attachment(path=path, mime_type=_MIME_TYPES["ics"], caption=file_name))
+    reply.attachments.append(
+        Attachment(path=path, mime_type=_MIME_TYPES["ics"], caption=file_name, file_name=file_name)
+    )
     return reply
 
 
 def _write_export(ctx: Context, name: str, data: bytes) -> Path:
-    """The file under data_dir/exports/<random>/, where the adapter reads it to post it."""
-    root = ctx.settings.data_dir / EXPORTS
-    _prune_exports(root)
-    folder = root / secrets.token_hex(8)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes(data)
-    return path
+    """The file under data_dir/generated/, where the adapter reads it to post it as `name`."""
+    from handlers.outputs import write_generated
 
-
-def _prune_exports(root: Path) -> None:
-    if not root.is_dir():
-        return
-    # File times are the file system's: compared with the wall clock, not the app's.
-    oldest = time.time() - EXPORT_RETENTION.total_seconds()
-    for folder in root.iterdir():
-        try:
-            if folder.is_dir() and folder.stat().st_mtime < oldest:
-                shutil.rmtree(folder, ignore_errors=True)
-        except OSError:
-            continue
+    extension = name.rpartition(".")[2]
+    return write_generated(
+        ctx.settings.data_dir,
+        "export",
+        extension,
+        data,
+        ctx.now.astimezone(ctx.settings.timezone),
+        keep_days=ctx.settings.keep_generated_days,
+    )

@@ -94,6 +94,14 @@ class FollowUp(enum.StrEnum):
     DONE = "umgesetzt"
 
 
+class Verdict(enum.StrEnum):
+    """A goal evaluation's finding (Zielbewertung): is the quality target met?"""
+
+    MET = "erreicht"
+    PARTLY = "teilweise"
+    NOT_MET = "nicht"
+
+
 class OutboxState(enum.StrEnum):
     """The way of an outbox entry (docs/reminders.md, "Delivery")."""
 
@@ -365,9 +373,17 @@ class Indicator(Base):
     unit: Mapped[str] = mapped_column(String(40), default="")
     direction: Mapped[Direction] = mapped_column(_enum(Direction, "direction"))
     baseline: Mapped[float | None] = mapped_column(Float)
+    baseline_date: Mapped[date | None] = mapped_column(Date)
     target_value: Mapped[float | None] = mapped_column(Float)
     target_date: Mapped[date | None] = mapped_column(Date)
+    # How often a new value is expected (the evaluation intervals of measures); None: never due.
+    update_interval: Mapped[str | None] = mapped_column(String(20))
+    # The department that reports the values and is reminded of missing ones; None: the
+    # coordination room.
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     goal: Mapped[Goal] = relationship(back_populates="indicators")
+    department: Mapped[Department | None] = relationship()
     values: Mapped[list[IndicatorValue]] = relationship(
         back_populates="indicator", order_by="IndicatorValue.measured_on"
     )
@@ -387,7 +403,10 @@ class IndicatorValue(Base):
     measured_on: Mapped[date] = mapped_column(Date)
     value: Mapped[float] = mapped_column(Float)
     source: Mapped[str | None] = mapped_column(String(200))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     indicator: Mapped[Indicator] = relationship(back_populates="values")
+    person: Mapped[Person | None] = relationship()
     __table_args__ = (Index("ix_indicator_values_indicator_on", "indicator_id", "measured_on"),)
 
 
@@ -444,6 +463,43 @@ class Decision(Base):
     meeting: Mapped[Meeting] = relationship(back_populates="decisions")
     measures: Mapped[list[Measure]] = relationship(secondary=decision_measures)
     goals: Mapped[list[Goal]] = relationship(secondary=decision_goals)
+
+
+class GoalEvaluation(Base):
+    """`bewerten Z-3 teilweise "…"`: whether a goal's quality target is met, as recorded."""
+
+    __tablename__ = "goal_evaluations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id", ondelete="CASCADE"))
+    verdict: Mapped[Verdict] = mapped_column(_enum(Verdict, "verdict"))
+    note: Mapped[str | None] = mapped_column(Text)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    origin_platform: Mapped[str | None] = mapped_column(String(16))
+    origin_room: Mapped[str | None] = mapped_column(String(255))
+    origin_message_id: Mapped[str | None] = mapped_column(String(255))
+    goal: Mapped[Goal] = relationship()
+    person: Mapped[Person | None] = relationship()
+    __table_args__ = (Index("ix_goal_evaluations_goal_at", "goal_id", "at"),)
+
+
+class MeetingRecord(Base):
+    """A meeting's agenda and report as they were when it started (PRODUCT.md §4), so a past
+    meeting shows what was true then and the next agenda can compare against it."""
+
+    __tablename__ = "meeting_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), unique=True
+    )
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The agenda as rendered then, per language: {"de": [{"heading": …, "lines": […]}, …]}.
+    agenda: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The steering report's data then (handlers/report_data.py, JSON-ready).
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What the next agenda compares against: {"overdue": [measure ids], "open": […], …}.
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    meeting: Mapped[Meeting] = relationship()
 
 
 class AuditEntry(Base):

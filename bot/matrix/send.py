@@ -139,7 +139,7 @@ class Sender:
             uploaded, keys = await client.upload(
                 lambda _got_429, _got_timeouts: data,
                 content_type=attachment.mime_type,
-                filename=attachment.path.name,
+                filename=attachment.name,
                 encrypt=encrypted,
                 filesize=size,
             )
@@ -150,8 +150,8 @@ class Sender:
         info: dict[str, Any] = {"mimetype": attachment.mime_type, "size": size}
         content: dict[str, Any] = {
             "msgtype": "m.image" if attachment.is_image else "m.file",
-            "body": attachment.caption or attachment.path.name,
-            "filename": attachment.path.name,
+            "body": attachment.caption or attachment.name,
+            "filename": attachment.name,
             "info": info,
         }
         if encrypted and keys is not None:

@@ -110,7 +110,7 @@ class Sender:
             if attachment.is_image:
                 message = await bot.send_photo(chat_id, attachment.path, **options)
             else:
-                name = attachment.path.name
+                name = attachment.name
                 message = await bot.send_document(
                     chat_id, attachment.path, filename=name, **options
                 )
