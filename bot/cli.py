@@ -96,6 +96,11 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         from bot.cli_plan import plan_command
 
         return plan_command(upgraded_app(config), args)
+    if command == "report":
+        # Imported here: the PDF and chart libraries load only for this command.
+        from bot.cli_report import report_command
+
+        return report_command(upgraded_app(config), args)
     app = upgraded_app(config)
     return operator_command(app, args)
 

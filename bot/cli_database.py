@@ -11,6 +11,7 @@ from bot import doctor
 from bot.bootstrap import App, bootstrap
 from bot.cli_errors import CliError
 from bot.config import Config
+from handlers.meeting_records import freeze_started_meetings
 from storage.demo import DEMO_COORDINATOR, ensure_demo
 from storage.migrate import HEAD_REVISION, current_revision, upgrade
 from storage.models import Base, Department, Goal, Indicator, Measure, Meeting, Person
@@ -77,8 +78,11 @@ def ensure_example(app: App) -> str:
                 "municipality Musterstadt goes into an empty database only: use another "
                 "database (--config with its own data_dir or database.url)"
             )
-        ensure_demo(session, app.clock().astimezone(app.config.municipality.zone).date())
+        now = app.clock()
+        ensure_demo(session, now.astimezone(app.config.municipality.zone).date())
         session.flush()
+        # The example's past meeting shows its agenda as it was then (a frozen record).
+        freeze_started_meetings(session, now, app.rules)
         created = _counts(session)
         uow.commit()
     return f"Example municipality Musterstadt created: {created}."

@@ -203,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         retire.add_argument("name", nargs="+", help="the entry's name")
 
     _plan_commands(commands, common)
+    _report_command(commands, common)
 
     reminders = commands.add_parser(
         "reminders", parents=[common], help="reminders: run-due (one sweep and delivery, for cron)"
@@ -289,6 +290,28 @@ def _plan_commands(
         dest="mit_namen",
         action="store_true",
         help="ics: name the responsible people (default: no person names)",
+    )
+
+
+def _report_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """`report` (bot/cli_report.py)."""
+    report = commands.add_parser(
+        "report",
+        parents=[common],
+        help="write the steering report (html, pdf) or its charts (png)",
+        description="Write the steering report: status counts per goal and department, "
+        "overdue measures, indicators, goal evaluations, the goal matrix and the last "
+        "meeting's decisions. REF narrows it to a department, a goal or a meeting (a past "
+        "meeting's frozen record when it has one). Prints the path of each file written.",
+    )
+    report.add_argument("ref", nargs="?", metavar="REF", help="department, goal or meeting")
+    report.add_argument(
+        "--format", choices=["html", "pdf", "png"], default="pdf", help="file format"
+    )
+    report.add_argument(
+        "--out", type=Path, metavar="DIR", help="folder to write to (default: current folder)"
     )
 
 

@@ -11,11 +11,13 @@ from handlers.args import Args, split_list
 from handlers.catalogs import Catalog, entry_for_goal
 from handlers.context import Context, UsageError
 from handlers.core import Reply
+from handlers.evaluation import evaluation_lines
 from handlers.i18n import interval_name
+from handlers.monitoring import evaluation_states, indicator_tracks
 from handlers.views import LIST_LIMIT, cut, indicator_line, measure_line
 from storage.intervals import parse_interval
 from storage.lookup import Kind
-from storage.models import FieldOfAction, Goal, Indicator, Measure, MeasureStatus, Trend
+from storage.models import FieldOfAction, Goal, Measure, MeasureStatus, Trend
 
 GOAL_OPTIONS = {
     "oberziel": "parent",
@@ -109,9 +111,7 @@ def goal_detail(ctx: Context, goal_id: int) -> Reply:
     goal = ctx.session.execute(
         select(Goal)
         .where(Goal.id == goal_id)
-        .options(
-            selectinload(Goal.children), selectinload(Goal.indicators), selectinload(Goal.trends)
-        )
+        .options(selectinload(Goal.children), selectinload(Goal.trends))
     ).scalar_one()
     level = min(_level(goal), 3)
     kind = ctx.t(LEVEL_NAMES[level])
@@ -163,18 +163,15 @@ def goal_detail(ctx: Context, goal_id: int) -> Reply:
             ),
             heading=ctx.t("goals.measures_heading", n=len(measures)),
         )
-    indicators = (
-        ctx.session.execute(
-            select(Indicator).where(Indicator.goal_id == goal.id).order_by(Indicator.id)
-        )
-        .scalars()
-        .all()
-    )
-    if indicators:
+    tracks = indicator_tracks(ctx.session, goal_ids=[goal.id])
+    if tracks:
         reply.add(
-            *[indicator_line(ctx, i) for i in indicators],
+            *[indicator_line(track, ctx.lang) for track in tracks],
             heading=ctx.t("goals.indicators_heading"),
         )
+    state = evaluation_states(ctx.session, [goal.id])[goal.id]
+    if state.verdict is not None or goal.evaluation_interval:
+        reply.add(*evaluation_lines(ctx, goal, state), heading=ctx.t("evaluation.heading"))
     return reply
 
 

@@ -15,8 +15,14 @@ from handlers.args import Args, Token, split_list
 from handlers.context import Context, Refused, UsageError
 from handlers.core import Block, Language, Reply
 from handlers.dates import take_date
-from handlers.i18n import STATUS_WORDS, fmt_date, fmt_number, status_name, t
+from handlers.i18n import STATUS_WORDS, fmt_date, fmt_number, plural, status_name, t
 from handlers.measures import deadline_option
+from handlers.monitoring import (
+    EvaluationState,
+    IndicatorTrack,
+    evaluation_states,
+    indicator_tracks,
+)
 from handlers.ports import ReminderRules
 from handlers.views import LIST_LIMIT, measure_line
 from storage.intervals import parse_interval
@@ -26,12 +32,12 @@ from storage.models import (
     Department,
     FollowUp,
     Goal,
-    Indicator,
-    IndicatorValue,
     Measure,
     MeasureStatus,
     Meeting,
+    MeetingRecord,
     RoomLink,
+    Verdict,
 )
 
 MEETING_OPTIONS = {
@@ -122,13 +128,16 @@ def previous_meeting(session: Session, meeting: Meeting) -> Meeting | None:
     return session.execute(query.order_by(Meeting.starts_at.desc()).limit(1)).scalar()
 
 
-def agenda_categories(today: date, horizon: date) -> list[_Category]:
-    """The agenda's measure lists; each measure appears once, in the first list it fits."""
+def agenda_categories(today: date, horizon: date, as_of: datetime | None = None) -> list[_Category]:
+    """The agenda's measure lists; each measure appears once, in the first list it fits.
+
+    `as_of`: the agenda as it was then (a meeting's start): measures created later are left
+    out, and `today` is that day, so later deadlines passing do not count as overdue."""
     overdue = Measure.deadline < today
     troubled = Measure.status.in_(TROUBLED)
     stale = Measure.evaluation_due_on < today
     open_ = Measure.status.in_(OPEN_STATUSES)
-    return [
+    categories = [
         _Category("meetings.category_overdue", open_ & overdue, (Measure.deadline, Measure.id)),
         _Category(
             "meetings.category_troubled",
@@ -150,6 +159,103 @@ def agenda_categories(today: date, horizon: date) -> list[_Category]:
             day=horizon,
         ),
     ]
+    if as_of is not None:
+        for category in categories:
+            category.where = category.where & (Measure.created_at <= as_of)
+    return categories
+
+
+FACT_NAMES = ("overdue", "troubled", "stale", "due")
+
+
+def agenda_facts(
+    session: Session,
+    meeting: Meeting,
+    today: date,
+    rules: ReminderRules,
+    as_of: datetime | None = None,
+) -> dict[str, Any]:
+    """What an agenda lists, as measure ids (no cut at LIST_LIMIT), and the open measures in
+    its scope: what the next meeting's agenda compares against (a MeetingRecord's facts)."""
+    horizon = next_meeting_day(session, meeting, rules)
+    departments = [d.id for d in meeting.departments]
+    facts: dict[str, Any] = {
+        "today": today.isoformat(),
+        "departments": departments or None,
+    }
+    scope: list[ColumnElement[bool]] = []
+    if departments:
+        scope.append(Measure.lead_department_id.in_(departments))
+    if as_of is not None:
+        scope.append(Measure.created_at <= as_of)
+    for name, category in zip(FACT_NAMES, agenda_categories(today, horizon, as_of), strict=True):
+        ids = session.execute(
+            select(Measure.id).where(category.where, *scope).order_by(Measure.id)
+        ).scalars()
+        facts[name] = list(ids)
+    opened = session.execute(
+        select(Measure.id).where(Measure.status.in_(OPEN_STATUSES), *scope).order_by(Measure.id)
+    ).scalars()
+    facts["open"] = list(opened)
+    facts["counts"] = {name: len(facts[name]) for name in (*FACT_NAMES, "open")}
+    return facts
+
+
+def previous_facts(session: Session, meeting: Meeting) -> tuple[Meeting, dict[str, Any]] | None:
+    """The previous meeting and the facts of its frozen record, if it has one."""
+    previous = previous_meeting(session, meeting)
+    if previous is None:
+        return None
+    facts = session.execute(
+        select(MeetingRecord.facts).where(MeetingRecord.meeting_id == previous.id)
+    ).scalar()
+    return (previous, facts) if facts is not None else None
+
+
+def since_last_line(
+    session: Session,
+    meeting: Meeting,
+    today: date,
+    lang: Language,
+    rules: ReminderRules,
+    as_of: datetime | None = None,
+) -> str | None:
+    """ "Seit der letzten Sitzung (S-1, 04.11.2026): 3 neu überfällig, 2 erledigt": against
+    the previous meeting's frozen record (None without one)."""
+    found = previous_facts(session, meeting)
+    if found is None:
+        return None
+    previous, before = found
+    now = agenda_facts(session, meeting, today, rules, as_of)
+    scope = before.get("departments")
+    overdue_before = set(before.get("overdue", []))
+    new_overdue = [i for i in now["overdue"] if i not in overdue_before]
+    if scope and new_overdue:
+        new_overdue = list(
+            session.execute(
+                select(Measure.id).where(
+                    Measure.id.in_(new_overdue), Measure.lead_department_id.in_(scope)
+                )
+            ).scalars()
+        )
+    opened = list(before.get("open", []))
+    done = 0
+    if opened:
+        done = int(
+            session.execute(
+                select(func.count())
+                .select_from(Measure)
+                .where(Measure.id.in_(opened), Measure.status == MeasureStatus.DONE)
+            ).scalar_one()
+        )
+    return t(
+        lang,
+        "meetings.since_last",
+        previous=previous.ref,
+        date=fmt_date(previous.starts_at.astimezone(rules.zone).date(), lang),
+        overdue=plural(lang, "meetings.since_last_overdue", len(new_overdue)),
+        done=plural(lang, "meetings.since_last_done", done),
+    )
 
 
 def _fill(session: Session, category: _Category, departments: list[int]) -> None:
@@ -192,64 +298,100 @@ def _stale_suffix(measure: Measure, lang: Language) -> str:
     return " · " + t(lang, "common.last_report", date=fmt_date(measure.last_report_at.date(), lang))
 
 
-def _indicator_line(indicator: Indicator, latest: IndicatorValue, lang: Language) -> str:
-    target = ""
-    if indicator.target_value is not None:
-        value = fmt_number(indicator.target_value, lang)
-        target = t(lang, "views.indicator_target", value=value)
-        if indicator.target_date is not None:
-            target += f" ({indicator.target_date.year})"
-    return (
-        f"⚠️ {indicator.name}: {fmt_number(latest.value, lang)} {indicator.unit} "
-        f"({fmt_date(latest.measured_on, lang)}){target}"
+def _indicator_line(track: IndicatorTrack, lang: Language) -> str:
+    latest = track.latest
+    assert latest is not None  # off the path means there is a value
+    expected = track.expected
+    target = fmt_number(track.target_value, lang) if track.target_value is not None else "–"
+    if track.target_date is not None:
+        target += f" ({track.target_date.year})"
+    return t(
+        lang,
+        "meetings.indicator_off_track",
+        marker=track.marker,
+        indicator=track.ref,
+        name=track.name,
+        value=fmt_number(latest.value, lang),
+        unit=track.unit,
+        date=fmt_date(latest.on, lang),
+        expected=fmt_number(expected, lang) if expected is not None else "–",
+        target=target,
     )
 
 
-def off_target_indicators(
-    session: Session, departments: list[int] | None
-) -> list[tuple[Indicator, IndicatorValue]]:
-    """Indicators whose newest value is on the wrong side of the target, given the direction,
-    for the goals the departments work on (all goals when no department is named)."""
-    query = select(Indicator).options(joinedload(Indicator.goal)).order_by(Indicator.goal_id)
-    if departments:
-        goals = select(Measure.goal_id).where(
-            Measure.lead_department_id.in_(departments), Measure.goal_id.is_not(None)
-        )
-        query = query.where(Indicator.goal_id.in_(goals))
-    indicators = list(session.execute(query.order_by(Indicator.id)).scalars())
-    if not indicators:
+def _scope_goals(session: Session, departments: list[int] | None) -> list[int] | None:
+    """The goals the departments work on (lead); None: all goals."""
+    if not departments:
+        return None
+    found = session.execute(
+        select(Measure.goal_id)
+        .where(Measure.lead_department_id.in_(departments), Measure.goal_id.is_not(None))
+        .distinct()
+    ).scalars()
+    return [goal_id for goal_id in found if goal_id is not None]
+
+
+def off_track_indicators(session: Session, departments: list[int] | None) -> list[IndicatorTrack]:
+    """Indicators whose latest value is behind the path from baseline to target
+    (monitoring.indicator_tracks), for the goals the departments work on (all without)."""
+    goals = _scope_goals(session, departments)
+    if goals is not None and not goals:
         return []
-    newest = (
-        select(IndicatorValue.indicator_id, func.max(IndicatorValue.measured_on).label("on"))
-        .where(IndicatorValue.indicator_id.in_([i.id for i in indicators]))
-        .group_by(IndicatorValue.indicator_id)
-        .subquery()
-    )
-    latest = {
-        value.indicator_id: value
-        for value in session.execute(
-            select(IndicatorValue).join(
-                newest,
-                and_(
-                    newest.c.indicator_id == IndicatorValue.indicator_id,
-                    newest.c.on == IndicatorValue.measured_on,
-                ),
+    return [t for t in indicator_tracks(session, goal_ids=goals) if t.on_track is False]
+
+
+def goals_to_correct(
+    session: Session, departments: list[int] | None, today: date
+) -> list[EvaluationState]:
+    """Goals evaluated "teilweise" or "nicht" (latest evaluation) and goals whose evaluation
+    is overdue, by goal id: the steering group corrects them by `beschluss`."""
+    goals = _scope_goals(session, departments)
+    if goals is not None and not goals:
+        return []
+    states = evaluation_states(session, goals)
+    return [s for s in states.values() if s.needs_correction or s.is_due(today)]
+
+
+_VERDICT_LINES = {
+    Verdict.PARTLY: "meetings.goal_partly",
+    Verdict.NOT_MET: "meetings.goal_not_met",
+}
+
+
+def _goal_line(state: EvaluationState, today: date, lang: Language) -> str:
+    parts: list[str] = []
+    if state.needs_correction and state.verdict is not None:
+        parts.append(
+            t(
+                lang,
+                _VERDICT_LINES[state.verdict],
+                date=fmt_date(state.evaluated_on, lang),
             )
-        ).scalars()
-    }
-    return [
-        (indicator, latest[indicator.id])
-        for indicator in indicators
-        if indicator.id in latest and indicator.is_off_target(latest[indicator.id].value)
-    ]
+        )
+    if state.is_due(today):
+        parts.append(t(lang, "meetings.goal_evaluation_due", date=fmt_date(state.due_on, lang)))
+    line = f"{'🔴' if state.verdict is Verdict.NOT_MET else '🟡'} {state.goal_ref} "
+    line += f"{state.goal_title} — " + "; ".join(parts)
+    if state.needs_correction and state.note:
+        line += t(lang, "meetings.goal_note", note=state.note)
+    return line
 
 
 def agenda_blocks(
-    session: Session, meeting: Meeting, today: date, lang: Language, rules: ReminderRules
+    session: Session,
+    meeting: Meeting,
+    today: date,
+    lang: Language,
+    rules: ReminderRules,
+    *,
+    as_of: datetime | None = None,
 ) -> list[Block]:
-    """The generated agenda (PRODUCT.md §3): the previous meeting's decisions, then per
-    department overdue, at risk or delayed, stale and soon-due measures, then off-target
-    indicators."""
+    """The generated agenda (PRODUCT.md §3): what changed since the previous meeting's record,
+    the previous meeting's decisions, then per department overdue, at risk or delayed, stale
+    and soon-due measures, then goals to correct (evaluations) and indicators off track.
+
+    `as_of` (a meeting's start): the agenda as it was then; measures created later are left
+    out (`today` should be that moment's day)."""
 
     horizon = next_meeting_day(session, meeting, rules)
     expected = [d.id for d in meeting.departments]
@@ -258,7 +400,7 @@ def agenda_blocks(
         query = query.where(Department.id.in_(expected))
     departments = list(session.execute(query).scalars())
     ids = [d.id for d in departments]
-    categories = agenda_categories(today, horizon)
+    categories = agenda_categories(today, horizon, as_of)
     for category in categories:
         _fill(session, category, ids)
 
@@ -269,6 +411,9 @@ def agenda_blocks(
         header.append(
             t(lang, "meetings.departments", departments=", ".join(d.key for d in departments))
         )
+    since = since_last_line(session, meeting, today, lang, rules, as_of)
+    if since is not None:
+        header.append(since)
     blocks = [
         Block(
             tuple(header),
@@ -326,11 +471,20 @@ def agenda_blocks(
             )
         )
         item += 1
-    indicators = off_target_indicators(session, ids if expected else None)
+    goals = goals_to_correct(session, ids if expected else None, today)
+    if goals:
+        blocks.append(
+            Block(
+                tuple(_goal_line(g, today, lang) for g in goals),
+                t(lang, "meetings.agenda_goals", item=item),
+            )
+        )
+        item += 1
+    indicators = off_track_indicators(session, ids if expected else None)
     if indicators:
         blocks.append(
             Block(
-                tuple(_indicator_line(i, v, lang) for i, v in indicators),
+                tuple(_indicator_line(i, lang) for i in indicators),
                 t(lang, "meetings.agenda_indicators", item=item),
             )
         )
@@ -611,7 +765,17 @@ def agenda(ctx: Context, args: Args) -> Reply:
     if meeting is None:
         return Reply.text(ctx.t("meetings.none_planned"))
     rules = ctx.settings.rules
-    return Reply(blocks=agenda_blocks(ctx.session, meeting, ctx.today, ctx.lang, rules))
+    from handlers.meeting_records import ensure_record  # it builds on this module
+
+    record = ensure_record(ctx.session, meeting, ctx.now, rules)
+    if record is None:
+        return Reply(blocks=agenda_blocks(ctx.session, meeting, ctx.today, ctx.lang, rules))
+    # A meeting that has started: its agenda as frozen then, unchanged by later edits.
+    blocks = record.blocks(ctx.lang)
+    taken = record.taken_line(meeting.starts_at, rules, ctx.lang)
+    if blocks:
+        blocks[0] = Block((*blocks[0].lines, taken), blocks[0].heading)
+    return Reply(blocks=blocks)
 
 
 # -- beschluss ------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from handlers.context import Context, Refused, UsageError
 from handlers.core import Attachment, Reply
 from handlers.i18n import STATUS_WORDS
 from storage.lookup import Kind
-from storage.models import Department, PendingImport, ReceivedFile
+from storage.models import Department, MeasureStatus, PendingImport, ReceivedFile
 
 if TYPE_CHECKING:
     from handlers.plan_import import ImportPreview
@@ -348,12 +348,27 @@ def _with_hints(ctx: Context, reply: Reply, preview: ImportPreview) -> Reply:
 ExportFormat = Literal["csv", "xlsx", "ods"]
 
 
+EXPORT_OPTIONS = {
+    "ressort": "department",
+    "department": "department",
+    "ziel": "goal",
+    "goal": "goal",
+    "status": "status",
+    "raum": "area",
+    "planungsraum": "area",
+    "area": "area",
+}
+_EXPORT_KINDS = {"department": (Kind.DEPARTMENT,), "goal": (Kind.GOAL,), "area": (Kind.AREA,)}
+
+
 def export(ctx: Context, args: Args) -> Reply:
-    """`export csv|xlsx|ods|ics [bezug]`: the plan (or the calendar) as a file in chat."""
+    """`export csv|xlsx|ods|ics [bezug] [ressort:] [ziel:] [status:] [raum:]`: the plan (or
+    the calendar) as a file in chat; the conditions together, as on the command line."""
     from handlers.plan_export import ExportFilter, export_file_name, export_plan
 
-    if not args.words or args.options:
+    if not args.words:
         raise UsageError()
+    ctx.take_option_words(args, {"department": [Kind.DEPARTMENT], "area": [Kind.AREA]})
     fmt = args.words[0].text.casefold().lstrip(".")
     if fmt not in _MIME_TYPES:
         raise UsageError(ctx.t("plan_chat.export_format", typed=args.words[0].text))
@@ -361,20 +376,35 @@ def export(ctx: Context, args: Args) -> Reply:
     text = " ".join(w.text for w in rest)
     start, end = (rest[0].start, rest[-1].end) if rest else (0, 0)
     if fmt == "ics":
+        if args.options:
+            raise UsageError()
         return _export_calendar(ctx, text, start, end)
-    flt = ExportFilter()
+    found: dict[str, int | MeasureStatus] = {}
     if text:
         status = STATUS_WORDS.get(text.casefold())
         if status is not None:
-            flt = ExportFilter(status=status)
+            found["status"] = status
         else:
             match = ctx.resolve(text, (Kind.DEPARTMENT, Kind.GOAL, Kind.AREA), start=start, end=end)
-            if match.kind is Kind.DEPARTMENT:
-                flt = ExportFilter(department_id=match.id)
-            elif match.kind is Kind.GOAL:
-                flt = ExportFilter(goal_id=match.id)
-            else:
-                flt = ExportFilter(planning_area_id=match.id)
+            kind = {Kind.DEPARTMENT: "department", Kind.GOAL: "goal", Kind.AREA: "area"}
+            found[kind[match.kind]] = match.id
+    for key, token in args.options.items():
+        if key == "status":
+            status = STATUS_WORDS.get(token.text.casefold())
+            if status is None:
+                raise UsageError(ctx.t("plan_chat.export_status", typed=token.text))
+            found["status"] = status
+        else:
+            found[key] = ctx.resolve(
+                token.text, _EXPORT_KINDS[key], start=token.start, end=token.end
+            ).id
+    status_found = found.get("status")
+    flt = ExportFilter(
+        department_id=_id_of(found.get("department")),
+        goal_id=_id_of(found.get("goal")),
+        status=status_found if isinstance(status_found, MeasureStatus) else None,
+        planning_area_id=_id_of(found.get("area")),
+    )
     plan_format: ExportFormat = fmt  # type: ignore[assignment]
     data = export_plan(ctx.session, plan_format, flt)
     name = export_file_name(fmt, ctx.settings.municipality, ctx.today)
@@ -384,6 +414,10 @@ def export(ctx: Context, args: Args) -> Reply:
         Attachment(path=path, mime_type=_MIME_TYPES[fmt], caption=name, file_name=name)
     )
     return reply
+
+
+def _id_of(value: int | MeasureStatus | None) -> int | None:
+    return value if isinstance(value, int) else None
 
 
 def _export_calendar(ctx: Context, text: str, start: int, end: int) -> Reply:

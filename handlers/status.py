@@ -25,6 +25,7 @@ from handlers.context import Context, UsageError
 from handlers.core import Language, Reply, ShownVersion
 from handlers.goals import goal_detail
 from handlers.i18n import fmt_date, interval_name, plural, status_name
+from handlers.indicators import indicator_detail
 from handlers.views import (
     LIST_LIMIT,
     cut,
@@ -34,7 +35,7 @@ from handlers.views import (
     quick_answers,
     status_counts_line,
 )
-from storage.lookup import Kind
+from storage.lookup import Kind, id_shape
 from storage.models import (
     AuditEntry,
     Department,
@@ -140,11 +141,17 @@ def status(ctx: Context, args: Args) -> Reply:
         )
     first, last = args.words[0], args.words[-1]
     text = " ".join(w.text for w in args.words)
-    match = ctx.resolve(text, ALL_KINDS, start=first.start, end=last.end)
+    # An indicator by its id (`status K-3`); names stay with the kinds above, so a fragment
+    # that named a measure before still does.
+    shape = id_shape(text)
+    kinds = (Kind.INDICATOR,) if shape is not None and shape[0] == "K" else ALL_KINDS
+    match = ctx.resolve(text, kinds, start=first.start, end=last.end)
     if match.kind is Kind.MEASURE:
         return measure_detail(ctx, match.id)
     if match.kind is Kind.GOAL:
         return goal_detail(ctx, match.id)
+    if match.kind is Kind.INDICATOR:
+        return indicator_detail(ctx, match.id)
     if match.kind is Kind.DEPARTMENT:
         department = ctx.session.get(Department, match.id)
         assert department is not None

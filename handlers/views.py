@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from handlers.context import Context
 from handlers.core import Language, QuickAnswer
 from handlers.i18n import STATUS_MARKERS, days, fmt_date, fmt_number, status_name, t
-from storage.models import Indicator, IndicatorValue, Measure, MeasureStatus, Person, Role
+from handlers.monitoring import IndicatorTrack
+from storage.models import Measure, MeasureStatus, Person, Role
 
 LIST_LIMIT = 10
 
@@ -162,22 +163,18 @@ def person_name(session: Session, person: Person) -> str:
     return person.name
 
 
-def indicator_line(ctx: Context, indicator: Indicator) -> str:
-    latest = ctx.session.execute(
-        select(IndicatorValue)
-        .where(IndicatorValue.indicator_id == indicator.id)
-        .order_by(IndicatorValue.measured_on.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+def indicator_line(track: IndicatorTrack, lang: Language) -> str:
+    """`🟡 K-3 Betreuungsquote U3: 38,5 % (04.12.2026), Ziel 45 % (2028)`: the marker of the
+    track against its target path (handlers/monitoring.py), the latest value and the target."""
     target = ""
-    if indicator.target_value is not None:
-        goal_value = fmt_number(indicator.target_value, ctx.lang)
-        target = ctx.t("views.indicator_target", value=goal_value)
-        if indicator.target_date is not None:
-            target += f" ({indicator.target_date.year})"
+    if track.target_value is not None:
+        goal_value = f"{fmt_number(track.target_value, lang)} {track.unit}".strip()
+        target = t(lang, "views.indicator_target", value=goal_value)
+        if track.target_date is not None:
+            target += f" ({track.target_date.year})"
+    head = f"{track.marker} {track.ref} {track.name}"
+    latest = track.latest
     if latest is None:
-        return f"📏 {indicator.name}: – {indicator.unit}{target}"
-    flag = "⚠️ " if indicator.is_off_target(latest.value) else "✔️ "
-    when = fmt_date(latest.measured_on, ctx.lang)
-    value = fmt_number(latest.value, ctx.lang)
-    return f"{flag}{indicator.name}: {value} {indicator.unit} ({when}){target}"
+        return f"{head}: – {track.unit}".rstrip() + target
+    value = f"{fmt_number(latest.value, lang)} {track.unit}".strip()
+    return f"{head}: {value} ({fmt_date(latest.on, lang)}){target}"

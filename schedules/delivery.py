@@ -55,6 +55,7 @@ from schedules.rules import (
     CHECKIN,
     DEADLINE,
     DIGEST,
+    INDICATOR_VALUE,
     MEETING,
     OVERDUE,
     OVERDUE_ROOM,
@@ -492,6 +493,13 @@ def _load(
                 digest = digest or messages.digest(session, rules, now)
                 part.blocks = digest
                 chain = ways.coordination()
+            elif entry.kind == INDICATOR_VALUE and key is not None:
+                due_value = messages.indicator_reminder(session, key, today)
+                if due_value is None:
+                    reason = "a value arrived since, or the indicator changed"
+                else:
+                    part.indicator, department_id = due_value
+                    chain = ways.department(department_id)
             else:
                 # Notices other commands leave (the assignment): the recorded text as it is,
                 # with the version of the measure it showed for its buttons.

@@ -13,15 +13,17 @@ from sqlalchemy.orm import Session, joinedload
 from handlers.core import Block, Language, QuickAnswer, Reply, ShownVersion
 from handlers.i18n import fmt_date, plural, t, unreachable_line
 from handlers.meetings import agenda_blocks, when
+from handlers.monitoring import IndicatorTrack, evaluation_states, indicator_tracks
 from handlers.ports import ReminderRules
 from handlers.views import (
     LIST_LIMIT,
+    indicator_line,
     is_overdue,
     is_stale,
     measure_line,
     standard_answers,
 )
-from schedules.rules import CHECKIN, DEADLINE, OVERDUE, OVERDUE_ROOM
+from schedules.rules import CHECKIN, DEADLINE, INDICATOR_VALUE, OVERDUE, OVERDUE_ROOM, ReminderKey
 from schedules.sweep import OPEN_STATUSES, TROUBLED, reportable
 from storage.models import AuditEntry, Department, Measure, MeasureStatus, Meeting, Person
 from storage.reach import unreachable
@@ -182,6 +184,8 @@ class Part:
     answers: list[QuickAnswer] = field(default_factory=list)
     # The measure and version a recorded notice showed (the assignment): its buttons carry it.
     subject: ShownVersion | None = None
+    # A due indicator value: its line in each language (grouped under one heading).
+    indicator: dict[Language, str] = field(default_factory=dict)
 
 
 def render(parts: Sequence[tuple[Part, Audience]], audience: Audience, today: date) -> Reply:
@@ -192,7 +196,10 @@ def render(parts: Sequence[tuple[Part, Audience]], audience: Audience, today: da
     measures = [(p, a) for p, a in parts if p.kind in MEASURE_KINDS and p.measure is not None]
     if measures:
         reply.blocks += _measure_blocks(measures, audience, today)
-    others = [p for p, _a in parts if p.kind not in MEASURE_KINDS]
+    indicators = [p for p, _a in parts if p.kind == INDICATOR_VALUE and p.indicator]
+    if indicators:
+        reply.blocks += _indicator_blocks(indicators, lang)
+    others = [p for p, _a in parts if p.kind not in MEASURE_KINDS and p.kind != INDICATOR_VALUE]
     for part in others:
         if part.blocks:
             reply.blocks += part.blocks.get(lang) or part.blocks.get("de") or []
@@ -206,10 +213,44 @@ def render(parts: Sequence[tuple[Part, Audience]], audience: Audience, today: da
         if facts.is_open:
             reply.quick_answers = facts.answers(lang)
             reply.subject = ShownVersion(facts.id, facts.version)
-    elif len(parts) == 1 and others:
+    elif len(parts) == 1 and others and not indicators:
         reply.quick_answers = list(others[0].answers)
         reply.subject = others[0].subject
     return reply
+
+
+def _indicator_blocks(parts: Sequence[Part], lang: Language) -> list[Block]:
+    lines = [p.indicator.get(lang) or p.indicator.get("de") or "" for p in parts]
+    refs = sorted({line.split(" ")[1] for line in lines if line.count(" ") >= 1})
+    example = refs[0] if len(refs) == 1 else "<K-n>"
+    return [
+        Block(
+            (*_cut(lines, lang, t(lang, "messages.indicators.command")),),
+            t(lang, "messages.indicators.heading", n=len(lines)),
+        ),
+        Block((t(lang, "messages.indicators.how_to_answer", example=example),)),
+    ]
+
+
+def indicator_reminder(
+    session: Session, key: ReminderKey, today: date
+) -> tuple[dict[Language, str], int | None] | None:
+    """The lines of a recorded "new value due" reminder and the department it goes to; None
+    when it is no longer true (a value arrived, the interval changed, the indicator is gone)."""
+    if key.indicator_id is None:
+        return None
+    found = indicator_tracks(session, indicator_ids=[key.indicator_id])
+    if not found or found[0].value_due_on != key.due:
+        return None
+    track = found[0]
+    return {lang: _due_value_line(track, today, lang) for lang in LANGUAGES}, track.department_id
+
+
+def _due_value_line(track: IndicatorTrack, today: date, lang: Language) -> str:
+    assert track.value_due_on is not None
+    return indicator_line(track, lang) + t(
+        lang, "messages.indicators.due_since", date=fmt_date(track.value_due_on, lang)
+    )
 
 
 def _measure_blocks(
@@ -485,6 +526,13 @@ def digest(session: Session, rules: ReminderRules, now: datetime) -> Localized:
     slipped_worse = _once(worse_measures, listed)
     slipped_moved = [(m, old) for m, old in moved if m.id not in listed]
     absent = unreachable(session, rules.platforms)
+    # Goal evaluations that are due, and missing indicator values no department is asked for.
+    evaluations = [s for s in evaluation_states(session).values() if s.is_due(today)]
+    values = [
+        track
+        for track in indicator_tracks(session)
+        if track.department_id is None and track.is_value_due(today)
+    ]
     result: Localized = {}
     for lang in LANGUAGES:
         changed = [
@@ -517,6 +565,40 @@ def digest(session: Session, rules: ReminderRules, now: datetime) -> Localized:
                         t(lang, "messages.due_command"),
                     ),
                     t(lang, "messages.due_heading", n=len(due)),
+                )
+            )
+        if evaluations:
+            blocks.append(
+                Block(
+                    (
+                        *_cut(
+                            [
+                                t(
+                                    lang,
+                                    "messages.indicators.evaluation_line",
+                                    goal=s.goal_ref,
+                                    title=s.goal_title,
+                                    date=fmt_date(s.due_on, lang),
+                                )
+                                for s in evaluations
+                            ],
+                            lang,
+                            t(lang, "messages.indicators.goals_command"),
+                        ),
+                        t(lang, "messages.indicators.how_to_evaluate"),
+                    ),
+                    t(lang, "messages.indicators.evaluations_heading", n=len(evaluations)),
+                )
+            )
+        if values:
+            blocks.append(
+                Block(
+                    _cut(
+                        [_due_value_line(track, today, lang) for track in values],
+                        lang,
+                        t(lang, "messages.indicators.goals_command"),
+                    ),
+                    t(lang, "messages.indicators.heading", n=len(values)),
                 )
             )
         if absent:

@@ -14,7 +14,10 @@ CHECKIN = "checkin"
 MEETING = "meeting"  # "please report" to a department before a meeting
 AGENDA = "agenda"
 DIGEST = "digest"
-REMINDER_KINDS = frozenset({DEADLINE, OVERDUE, OVERDUE_ROOM, CHECKIN, MEETING, AGENDA, DIGEST})
+INDICATOR_VALUE = "indicator_value"  # a new value of an indicator is due, to its department
+REMINDER_KINDS = frozenset(
+    {DEADLINE, OVERDUE, OVERDUE_ROOM, CHECKIN, MEETING, AGENDA, DIGEST, INDICATOR_VALUE}
+)
 # Kinds about one measure that go to a person first.
 PERSON_KINDS = frozenset({DEADLINE, OVERDUE, CHECKIN})
 
@@ -29,7 +32,7 @@ class ReminderKey:
     """
 
     kind: str
-    subject: str  # "M-12", "S-2", "S-2/3" (meeting and department id), "weekly"
+    subject: str  # "M-12", "S-2", "S-2/3" (meeting and department id), "K-3", "weekly"
     due: date
     offset: str  # "14" days before, "w2" weeks overdue, "7" working days before, "0"
 
@@ -50,6 +53,12 @@ class ReminderKey:
     @property
     def measure_id(self) -> int | None:
         if self.subject.startswith("M-") and self.subject[2:].isdigit():
+            return int(self.subject[2:])
+        return None
+
+    @property
+    def indicator_id(self) -> int | None:
+        if self.subject.startswith("K-") and self.subject[2:].isdigit():
             return int(self.subject[2:])
         return None
 

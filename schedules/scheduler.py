@@ -17,6 +17,7 @@ from datetime import datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from handlers.meeting_records import freeze_started_meetings
 from handlers.ports import Clock, Notifier, ReminderRules
 from schedules.delivery import Outgoing, deliver_due, preview
 from schedules.sweep import SweepResult, run_sweep, sweep
@@ -47,8 +48,19 @@ async def sweep_and_deliver(
             _dry_run, uows, rules, now, set(platforms or ()) | set(notifiers)
         )
     swept = await asyncio.to_thread(run_sweep, uows, rules, now)
+    await asyncio.to_thread(freeze_meetings, uows, rules, now)
     delivered = await deliver_due(uows, notifiers, now, rules=rules, platforms=platforms)
     return RunResult(swept, delivered)
+
+
+def freeze_meetings(uows: UnitOfWorkFactory, rules: ReminderRules, now: datetime) -> int:
+    """Freeze the agenda and facts of every meeting that has started (a MeetingRecord)."""
+    with uows(write=True) as uow:
+        frozen = freeze_started_meetings(uow.session, now, rules)
+        uow.commit()
+    if frozen:
+        log.info("froze the records of %d meeting(s)", frozen)
+    return frozen
 
 
 def _dry_run(

@@ -27,12 +27,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select, text, union_all, update
 from sqlalchemy.orm import Session
 
+from handlers.monitoring import indicator_tracks
 from handlers.ports import ReminderRules
 from schedules.rules import (
     AGENDA,
     CHECKIN,
     DEADLINE,
     DIGEST,
+    INDICATOR_VALUE,
     MEETING,
     OVERDUE,
     OVERDUE_ROOM,
@@ -429,6 +431,7 @@ def _decide(
     days = _days_with_slots(rules, rooms.slot_times(), start, now)
     if days:
         decided += _measure_reminders(session, rules, rooms, days, start, now)
+        decided += _indicator_reminders(session, rules, rooms, start, now)
     decided += _meeting_reminders(session, rules, rooms, start, now)
     decided += _digest(rules, rooms, start, now)
     return decided
@@ -572,6 +575,27 @@ def _measure_reminders(
             checkin = member_of(CHECKIN, report_due, wall)
             if checkin is not None:
                 decided.append(decide(checkin, measure_id, **person_targets))
+    return decided
+
+
+def _indicator_reminders(
+    session: Session, rules: ReminderRules, rooms: _Rooms, start: datetime, now: datetime
+) -> list[Decided]:
+    """A new value of an indicator with a department is due: once, to the department's room
+    (else the coordination room), on the working day it falls due, at that room's time. The
+    key holds the day it fell due, so a value that arrives plans the next one. Indicators
+    without a department are listed in the weekly digest instead."""
+    cal = rules.calendar
+    decided: list[Decided] = []
+    for track in indicator_tracks(session):
+        if track.department_id is None or track.value_due_on is None:
+            continue
+        room = rooms.primary(track.department_id)
+        due = cal.at(cal.on_or_after(track.value_due_on), rooms.time_of(room))
+        if not _in_window(due, start, now):
+            continue
+        key = str(ReminderKey(INDICATOR_VALUE, track.ref, track.value_due_on, "0"))
+        decided.append(Decided(key, INDICATOR_VALUE, due, key, room_link_id=_id(room)))
     return decided
 
 

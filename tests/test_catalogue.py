@@ -57,6 +57,7 @@ NOT_REPLIES: dict[str, set[tuple[str, str]]] = {
         ("schedules/delivery.py", "{} was reported on since"),
         ("schedules/delivery.py", "the deadline of {} changed"),
         ("schedules/delivery.py", "the meeting is gone"),
+        ("schedules/delivery.py", "a value arrived since, or the indicator changed"),
         ("schedules/delivery.py", "{} has begun"),
         ("schedules/delivery.py", "{} was moved"),
         ("schedules/delivery.py", "no recipient on a configured platform"),
@@ -102,6 +103,9 @@ NOT_REPLIES: dict[str, set[tuple[str, str]]] = {
         ("handlers/plan_columns.py", "Zuständig"),
         ("handlers/plan_columns.py", "bis wann"),
         ("handlers/plan_columns.py", "federführend"),
+    },
+    "a legend's place as matplotlib names it (handlers/charts.py)": {
+        ("handlers/charts.py", "outside lower center"),
     },
 }
 # What the catalogue replaced: the old way to choose a text by language, and the bilingual

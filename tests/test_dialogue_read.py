@@ -152,6 +152,10 @@ GOAL_Z3 = "\n".join(
         "Maßnahmen (2)",
         "🟢 M-45 Netzwerk Frühe Hilfen: Begleitung junger Familien — GA, 50 %, ohne Frist",
         "🟢 M-48 Kita-Datenbericht für die Steuergruppe — BB, 90 %, Frist 28.11.2026",
+        "",
+        "Zielbewertung",
+        "Noch nicht bewertet.",
+        "⏰ Nächste Bewertung fällig seit 23.04.2026 (halbjährlich)",
     ]
 )
 
@@ -173,8 +177,12 @@ GOAL_Z8 = "\n".join(
         "⚪ M-5 Sprachstandserhebung vor der Einschulung ausweiten — GA, 0 %, Frist 15.06.2027",
         "",
         "Kennzahlen",
-        "⚠️ Kinder mit Sprachförderbedarf bei der Schuleingangsuntersuchung: 27,8 % "
-        "(30.09.2026), Ziel 20 (2029)",
+        "🟡 K-1 Kinder mit Sprachförderbedarf bei der Schuleingangsuntersuchung: 27,8 % "
+        "(30.09.2026), Ziel 20 % (2029)",
+        "",
+        "Zielbewertung",
+        "Noch nicht bewertet.",
+        "⏰ Nächste Bewertung fällig seit 23.10.2026 (jährlich)",
     ]
 )
 
@@ -395,7 +403,7 @@ def test_every_command_answers_to_its_german_english_and_ascii_names(anna: Chat)
             heading = anna.say(f"hilfe {spelling}").splitlines()[0]
             assert heading == command.de[0], spelling
             spellings += 1
-    assert registry.get("report").en == ("update", "report")
+    assert registry.get("report").en == ("update",)
     assert spellings >= 3 * len(registry.commands)
 
 
@@ -405,7 +413,7 @@ def test_hilfe_for_an_unknown_command_lists_the_commands(anna: Chat) -> None:
     first, *usage = reply.plain().splitlines()
     assert first.startswith(
         "Diesen Befehl gibt es nicht. Befehle: hilfe, status, meine, fällig, überfällig, ziele, "
-        "ziel, verlauf, ressorts, personen, neu, ziel neu, handlungsfelder, handlungsfeld neu, "
+        "ziel, matrix, verlauf, ressorts, personen, neu, ziel neu, handlungsfelder, handlungsfeld neu, "
     )
     names = first.removeprefix("Diesen Befehl gibt es nicht. Befehle: ").split(", ")
     for command in ("ressort neu", "ressort verknüpfen", "ressort", "raum koordination"):

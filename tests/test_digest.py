@@ -106,7 +106,11 @@ def a_week_of_changes(app: App, clock: FixedClock) -> str:
     clock.now = berlin(2026, 12, 7, 8)
     tick(app, clock.now, recorder)
     (digest,) = digests(recorder)
-    return digest
+    # The demo's goals have never been evaluated: their evaluations, due, come last
+    # (tests/test_evaluation.py); the measures' part is what these tests look at.
+    measures, _due, evaluations = digest.partition("\n\n🎯 ")
+    assert evaluations.startswith(("Zielbewertung fällig (17)", "Goal evaluation due (17)"))
+    return measures
 
 
 def test_the_digest_lists_each_measure_once_with_the_deadline_it_has_now(

@@ -400,3 +400,28 @@ def test_a_platform_status_during_a_long_import_is_answered_before_it_ends(town:
         )
         is None
     )
+
+
+def test_the_reports_overdue_hint_works_as_typed_export_with_conditions(town: Town) -> None:
+    """The steering report cuts a department's overdue list with "export xlsx ressort:JA":
+    that command, typed as shown, posts the department's plan; conditions go together."""
+    clara = town.chat(CLARA)
+    for typed in (
+        'neu "Elternabende planen" ressort:JA frist:31.12.2027',
+        'neu "Schulhof begrünen" ressort:SA frist:31.12.2027',
+    ):
+        assert clara.reply(typed).outcome == "ok", typed
+
+    reply = clara.reply("export csv ressort:JA")
+    assert reply.outcome == "ok", reply.plain()
+    (attachment,) = reply.attachments
+    text = attachment.path.read_bytes().decode("utf-8-sig")
+    assert "Elternabende planen" in text and "Schulhof begrünen" not in text
+    assert attachment.name.endswith(".csv")
+
+    nothing = clara.reply("export csv ressort:JA status:erledigt").attachments[0]
+    assert "Elternabende" not in nothing.path.read_bytes().decode("utf-8-sig")
+
+    wrong = clara.reply("export csv status:bald")
+    assert wrong.outcome == "usage"
+    assert "„bald“ ist kein Status" in wrong.plain()

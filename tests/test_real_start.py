@@ -933,6 +933,10 @@ def test_the_first_goals_with_fields_of_action_and_trends_from_the_catalog(town:
             "",
             "Unterziele",
             "▸ Z-2 Mehr Ganztagsplätze",
+            "",
+            "Zielbewertung",
+            "Noch nicht bewertet.",
+            "Nächste Bewertung fällig: 27.05.2027 (halbjährlich)",
         ]
     )
     assert rita.say("ziel Z-2") == "\n".join(
@@ -1226,6 +1230,10 @@ def test_the_first_measures_are_created_and_assigned(any_town: Town) -> None:
             "",
             "Maßnahmen (1)",
             "⚪ M-2 Lernpaten an Grundschulen — SA, 0 %, Frist 15.12.2026",
+            "",
+            "Zielbewertung",
+            "Noch nicht bewertet.",
+            "Nächste Bewertung fällig: 27.05.2027 (halbjährlich)",
         ]
     )
     assert rita.say("status") == "\n".join(
@@ -1661,6 +1669,10 @@ def test_the_first_reports_deadlines_and_edits(any_town: Town) -> None:
             "Maßnahmen (2)",
             "🟡 M-2 Lernpaten an Grundschulen — SA, 20 %, Frist 31.01.2027",
             "🟢 M-1 Sprachcafé für Eltern und Kinder — JA, 40 %, Frist 31.03.2027",
+            "",
+            "Zielbewertung",
+            "Noch nicht bewertet.",
+            "Nächste Bewertung fällig: 27.05.2027 (halbjährlich)",
         ]
     )
     counts = "⚪ {} geplant · 🟢 {} laufend · 🟡 {} verzögert · 🔴 0 gefährdet · ✅ {} erledigt · "

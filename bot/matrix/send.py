@@ -148,6 +148,8 @@ class Sender:
         if not isinstance(uploaded, nio.UploadResponse):
             return classify(uploaded)
         info: dict[str, Any] = {"mimetype": attachment.mime_type, "size": size}
+        if attachment.is_image and attachment.width and attachment.height:
+            info["w"], info["h"] = attachment.width, attachment.height
         content: dict[str, Any] = {
             "msgtype": "m.image" if attachment.is_image else "m.file",
             "body": attachment.caption or attachment.name,
