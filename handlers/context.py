@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from handlers.args import Args, Token, stray_words, words_after
 from handlers.core import Incoming, Language
+from handlers.dates import parse_date, take_date
 from handlers.i18n import plural, t
 from handlers.ports import ReminderRules
 from storage.events import DEFAULT_ZONE
@@ -305,3 +306,22 @@ class Context:
                 origin_message_id=self.incoming.message_id,
             )
         )
+
+
+def date_option(ctx: Context, token: Token, args: Args | None = None) -> date:
+    """A date option (`frist:`, `beginn:`, `basisdatum:`, `bis:`); `frist:Ende März` and
+    `frist:in 2 Wochen` take the words that follow (they are then no longer part of the
+    title)."""
+    value = None
+    if args is not None and not token.quoted:
+        following = words_after(args, token)
+        found = take_date([token.text, *(w.text for w in following)], ctx.today)
+        if found is not None:
+            value, used = found
+            for word in following[: used - 1]:
+                args.words.remove(word)
+    if value is None:
+        value = parse_date(token.text, ctx.today)
+    if value is None:
+        raise UsageError(ctx.t("common.not_a_date", text=token.text))
+    return value

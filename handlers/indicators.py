@@ -10,9 +10,9 @@ from datetime import date
 from sqlalchemy import exists, or_, select
 
 from handlers.args import Args, Token, words_after
-from handlers.context import Context, Refused, UsageError
+from handlers.context import Context, Refused, UsageError, date_option
 from handlers.core import Reply
-from handlers.dates import parse_date, take_date
+from handlers.dates import take_date
 from handlers.i18n import fmt_date, fmt_number, interval_name
 from handlers.monitoring import IndicatorTrack, indicator_tracks
 from storage.intervals import parse_interval
@@ -106,24 +106,6 @@ def _rounded(value: float, track: IndicatorTrack) -> float:
     return round(value, min(max(places, 1), 3))
 
 
-def _date_option(ctx: Context, token: Token, args: Args) -> date:
-    """`basisdatum:01.01.2026`, `bis:Ende 2027`, `bis:Q4/2027`: the words after an unquoted
-    value may belong to it."""
-    value = None
-    if not token.quoted:
-        following = words_after(args, token)
-        found = take_date([token.text, *(w.text for w in following)], ctx.today)
-        if found is not None:
-            value, used = found
-            for word in following[: used - 1]:
-                args.words.remove(word)
-    if value is None:
-        value = parse_date(token.text, ctx.today)
-    if value is None:
-        raise UsageError(ctx.t("common.not_a_date", text=token.text))
-    return value
-
-
 def _resolve_option(ctx: Context, token: Token, kinds: list[Kind]) -> int:
     return ctx.resolve(token.text, kinds, start=token.start, end=token.end).id
 
@@ -135,7 +117,7 @@ def new_indicator(ctx: Context, args: Args) -> Reply:
     ctx.take_option_words(args, {"goal": [Kind.GOAL], "department": [Kind.DEPARTMENT]})
     options = args.options
     dates = {
-        name: _date_option(ctx, options[name], args)
+        name: date_option(ctx, options[name], args)
         for name in ("baseline_date", "target_date")
         if name in options
     }

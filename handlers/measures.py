@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from handlers.args import Args, Token, split_list, words_after
-from handlers.context import Context, NotFound, Refused, UsageError
+from handlers.args import Args, Token, split_list
+from handlers.context import Context, NotFound, Refused, UsageError, date_option
 from handlers.core import Language, Reply, ShownVersion
-from handlers.dates import parse_date, take_date
+from handlers.dates import take_date
 from handlers.i18n import STATUS_WORDS, fmt_date, interval_name, status_name, t
 from handlers.status import describe_change
 from handlers.views import measure_line, person_name, quick_answers
@@ -78,24 +78,6 @@ def _resolve_token(ctx: Context, token: Token, kinds: list[Kind]) -> Match:
     return ctx.resolve(token.text, kinds, start=token.start, end=token.end)
 
 
-def _date_option(ctx: Context, token: Token, args: Args | None = None) -> date:
-    """A date option; `frist:Ende März` and `frist:in 2 Wochen` take the words that follow
-    (they are then no longer part of the title)."""
-    value = None
-    if args is not None and not token.quoted:
-        following = words_after(args, token)
-        found = take_date([token.text, *(w.text for w in following)], ctx.today)
-        if found is not None:
-            value, used = found
-            for word in following[: used - 1]:
-                args.words.remove(word)
-    if value is None:
-        value = parse_date(token.text, ctx.today)
-    if value is None:
-        raise UsageError(ctx.t("common.not_a_date", text=token.text))
-    return value
-
-
 # A status as it is typed in a command (`laufend`, `in_progress`), for the examples of a refusal.
 _STATUS_TYPED = {
     MeasureStatus.PLANNED: "status_typed.planned",
@@ -109,7 +91,7 @@ _STATUS_TYPED = {
 
 def deadline_option(ctx: Context, token: Token, args: Args | None = None) -> date:
     """`frist:` as `neu`, `frist` and `beschluss` read it: a date, and not in the past."""
-    value = _date_option(ctx, token, args)
+    value = date_option(ctx, token, args)
     if value < ctx.today:
         raise UsageError(ctx.t("measures.deadline_in_past"))
     return value
@@ -221,7 +203,7 @@ def _bump(measure: Measure) -> None:
 def new_measure(ctx: Context, args: Args) -> Reply:
     # Dates first: a date of several words (`frist:Ende März`) is not part of the title.
     dates = {
-        key: (deadline_option if key == "deadline" else _date_option)(ctx, args.options[key], args)
+        key: (deadline_option if key == "deadline" else date_option)(ctx, args.options[key], args)
         for key in ("deadline", "start")
         if key in args.options
     }
@@ -782,7 +764,7 @@ def edit(ctx: Context, args: Args) -> Reply:
     if "start" in options:
         token = options["start"]
         changes["start"] = (
-            None if token.text.strip().casefold() in _CLEAR else _date_option(ctx, token)
+            None if token.text.strip().casefold() in _CLEAR else date_option(ctx, token)
         )
     if "participants" in options:
         token = options["participants"]
