@@ -428,6 +428,8 @@ HELP_FOR_COORDINATORS = "\n".join(
         "überfällig [ressort] — überfällige Maßnahmen",
         "ziele — Zielbaum mit Fortschritt",
         "ziel <bezug> — ein Ziel mit Maßnahmen und Kennzahlen",
+        "matrix [xlsx] [handlungsfeld] — Zielmatrix: Ziele × Ressorts, federführend und "
+        "beteiligt, Schnittstellen",
         "verlauf <maßnahme> — Berichte und Änderungen, neueste zuerst",
         "ressorts [seite:N] — Ressorts mit Kürzel, Aliasen und Räumen, dazu der Koordinationsraum",
         "personen [ressort] [seite:N] — Personen mit Ressort, Rolle und wo sie erreichbar sind",
@@ -450,6 +452,12 @@ HELP_FOR_COORDINATORS = "\n".join(
         "melden <maßnahme> [status] [NN%] [notiz] — Stand melden (Status: geplant, laufend, "
         "verzögert, gefährdet, erledigt, abgebrochen)",
         "erledigt <maßnahme> [notiz] — als erledigt melden",
+        'kennzahl neu "<name>" ziel: einheit: richtung:steigend|fallend basis: basisdatum: '
+        "zielwert: bis: intervall: ressort: — Kennzahl eines Ziels anlegen",
+        "kennzahl <kennzahl> <wert> [datum] [quelle:<text>] — Wert einer Kennzahl eintragen; "
+        "ohne Wert: Verlauf der Kennzahl",
+        'bewerten <ziel> erreicht|teilweise|nicht "<notiz>" — Zielbewertung: ist das '
+        "Qualitätsziel erreicht?",
         "ändern <maßnahme> titel: beschreibung: ziel: raum: intervall: beginn: beteiligt: — Felder "
         "einer Maßnahme ändern (Frist: frist, Federführung: zuweisen; „-“ leert ein Feld)",
         "frist <maßnahme> <datum> <begründung> — Frist ändern, mit Begründung",
@@ -467,8 +475,12 @@ HELP_FOR_COORDINATORS = "\n".join(
         "Imports übernehmen",
         "import rückgängig — den letzten Import zurücknehmen, solange seine Maßnahmen "
         "unverändert sind",
-        "export csv|xlsx|ods|ics [bezug] — Maßnahmenplan oder Kalender als Datei (bezug: "
-        "Ressort, Ziel, Status oder Planungsraum)",
+        "export csv|xlsx|ods|ics [bezug] [ressort:] [ziel:] [status:] [raum:] — Maßnahmenplan "
+        "oder Kalender als Datei (bezug: Ressort, Ziel, Status oder Planungsraum)",
+        "bericht [html] [bezug] — Steuerungsbericht als PDF (html: als HTML-Datei; bezug: "
+        "Ressort, Ziel oder Sitzung)",
+        "diagramm [bezug] — Diagramm als Bild: Status nach Ressort, nach Ziel (bezug: Ressort), "
+        "Fortschritt (bezug: Ziel) oder Kennzahl gegen Zielpfad (bezug: K-n)",
         'ressort neu <kürzel> "<name>" [alias:…] — Ressort anlegen',
         "ressort verknüpfen <ressort> — diesen Raum mit einem Ressort verknüpfen",
         "ressort lösen — Verknüpfung dieses Raums mit seinem Ressort lösen",
@@ -496,6 +508,8 @@ HELP_FOR_READERS = "\n".join(
         "überfällig [ressort] — überfällige Maßnahmen",
         "ziele — Zielbaum mit Fortschritt",
         "ziel <bezug> — ein Ziel mit Maßnahmen und Kennzahlen",
+        "matrix [xlsx] [handlungsfeld] — Zielmatrix: Ziele × Ressorts, federführend und "
+        "beteiligt, Schnittstellen",
         "verlauf <maßnahme> — Berichte und Änderungen, neueste zuerst",
         "ressorts [seite:N] — Ressorts mit Kürzel, Aliasen und Räumen, dazu der Koordinationsraum",
         "personen [ressort] [seite:N] — Personen mit Ressort, Rolle und wo sie erreichbar sind",
@@ -503,8 +517,12 @@ HELP_FOR_READERS = "\n".join(
         "trends — Katalog der Trends, archivierte markiert",
         "sitzung [sitzung] — nächste Sitzungen, oder eine Sitzung mit ihren Beschlüssen",
         "agenda [sitzung] — Tagesordnung der nächsten (oder einer) Sitzung",
-        "export csv|xlsx|ods|ics [bezug] — Maßnahmenplan oder Kalender als Datei (bezug: "
-        "Ressort, Ziel, Status oder Planungsraum)",
+        "export csv|xlsx|ods|ics [bezug] [ressort:] [ziel:] [status:] [raum:] — Maßnahmenplan "
+        "oder Kalender als Datei (bezug: Ressort, Ziel, Status oder Planungsraum)",
+        "bericht [html] [bezug] — Steuerungsbericht als PDF (html: als HTML-Datei; bezug: "
+        "Ressort, Ziel oder Sitzung)",
+        "diagramm [bezug] — Diagramm als Bild: Status nach Ressort, nach Ziel (bezug: Ressort), "
+        "Fortschritt (bezug: Ziel) oder Kennzahl gegen Zielpfad (bezug: K-n)",
         "vertretung [person] durch <vertretung> bis <datum> — Abwesenheit und Vertretung "
         "(ende: zurück)",
         "wer bin ich — Chat-ID, Rolle und Raum anzeigen",
