@@ -413,7 +413,8 @@ def test_hilfe_for_an_unknown_command_lists_the_commands(anna: Chat) -> None:
     first, *usage = reply.plain().splitlines()
     assert first.startswith(
         "Diesen Befehl gibt es nicht. Befehle: hilfe, status, meine, fällig, überfällig, ziele, "
-        "ziel, matrix, verlauf, ressorts, personen, neu, ziel neu, handlungsfelder, handlungsfeld neu, "
+        "ziel, matrix, verlauf, ressorts, personen, neu, ziel neu, handlungsfelder, "
+        "handlungsfeld neu, "
     )
     names = first.removeprefix("Diesen Befehl gibt es nicht. Befehle: ").split(", ")
     for command in ("ressort neu", "ressort verknüpfen", "ressort", "raum koordination"):

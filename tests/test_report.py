@@ -155,7 +155,7 @@ def test_bad_references_get_an_answer_not_a_traceback(town: Town) -> None:  # no
     assert rita.say("bericht html Schulamtt").startswith("Steuerungsbericht Schulamt (SA): ")
 
 
-def test_the_report_data_round_trips_through_json(any_town: Town) -> None:
+def test_the_report_data_round_trips_through_json(any_town: Town) -> None:  # noqa: F811
     # On SQLite and PostgreSQL: the counts, means and window functions of both.
     set_the_scene(any_town)
     with any_town.session() as session:
