@@ -265,6 +265,10 @@ def test_ziel_neu_with_every_option(anna: Chat) -> None:
             "Qualitätsziel: 80 % Ganztag",
             "Fortschritt: – über 0 Maßnahmen",
             "Intervall: quartalsweise",
+            "",
+            "Zielbewertung",
+            "Noch nicht bewertet.",
+            "Nächste Bewertung fällig: 27.02.2027 (quartalsweise)",
         ]
     )
     assert "    • Z-18 Mehr Ganztagsplätze — –, 0 Maßn." in anna.say("ziele").splitlines()
