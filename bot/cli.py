@@ -18,20 +18,29 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import OperationalError
+from bot.version import program_version
 
-from bot import doctor
-from bot.cli_chat import console_chat
-from bot.cli_database import ensure_example, upgrade_schema, upgraded_app
-from bot.cli_errors import CliError
-from bot.cli_operator import operator_command
-from bot.cli_parser import build_parser
-from bot.config import Config, ConfigError, load_config
+if TYPE_CHECKING:
+    from bot.config import Config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments == ["--version"]:
+        # Answered before anything else is loaded: the parser's choices come from the handlers,
+        # which load the database layer (more than a second on a slow server).
+        print(f"regelkreis {program_version()}")
+        return 0
+    from sqlalchemy.exc import OperationalError
+
+    from bot import doctor
+    from bot.cli_errors import CliError
+    from bot.cli_parser import build_parser
+    from bot.config import ConfigError
+
+    args = build_parser().parse_args(arguments)
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -56,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load_config(path: Path | None) -> Config:
+    from bot.cli_errors import CliError
+    from bot.config import load_config
+
     try:
         return load_config(path)
     except OSError as error:  # a folder, or no permission (a missing file is a ConfigError)
@@ -63,6 +75,11 @@ def _load_config(path: Path | None) -> Config:
 
 
 def _dispatch(args: argparse.Namespace, config: Config) -> int:
+    from bot import doctor
+    from bot.cli_chat import console_chat
+    from bot.cli_database import ensure_example, upgrade_schema, upgraded_app
+    from bot.cli_operator import operator_command
+
     command = args.command or "run"
     if command == "doctor":
         findings = doctor.check(config)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot import doctor
+from bot.version import program_version
 from handlers.admin import ROLE_WORDS
 from handlers.catalogs import Catalog
 from storage.demo import DEMO_COORDINATOR
@@ -36,9 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         "3 a platform is served by another process.",
     )
     _config_option(parser, None)
-    parser.add_argument(
-        "--version", action="version", version=f"regelkreis {doctor.program_version()}"
-    )
+    parser.add_argument("--version", action="version", version=f"regelkreis {program_version()}")
     # The subcommands take --config too; SUPPRESS keeps a value given before the command name
     # from being overwritten by the subcommand's default.
     common = argparse.ArgumentParser(add_help=False)

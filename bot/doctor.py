@@ -11,7 +11,6 @@ import asyncio
 import getpass
 import os
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.config import Config, MatrixConfig, TelegramConfig
+from bot.version import program_version
 from storage.db import make_engine
 from storage.migrate import alembic_config, current_revision, head_revision
 
@@ -37,13 +37,6 @@ class Finding:
     @property
     def line(self) -> str:
         return f"ok {self.text}" if self.ok else self.text
-
-
-def program_version() -> str:
-    try:
-        return version("regelkreis")
-    except PackageNotFoundError:  # pragma: no cover - running from a tree without install
-        return "unknown (not installed)"
 
 
 def database_label(config: Config) -> str:

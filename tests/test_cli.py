@@ -233,10 +233,14 @@ def test_a_named_config_file_that_does_not_exist_is_an_error(
 
 def test_version_prints_the_version_of_the_package(capsys: pytest.CaptureFixture[str]) -> None:
     project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text("utf-8"))
+    said = f"regelkreis {project['project']['version']}\n"
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == said
+    # After another option the parser answers it: the same line.
     with pytest.raises(SystemExit) as done:
-        main(["--version"])
+        main(["--config", "/nonexistent.toml", "--version"])
     assert done.value.code == 0
-    assert capsys.readouterr().out == f"regelkreis {project['project']['version']}\n"
+    assert capsys.readouterr().out == said
 
 
 # -- db upgrade says what it did ---------------------------------------------------------------
