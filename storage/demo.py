@@ -31,6 +31,7 @@ from storage.models import (
     FieldOfAction,
     FollowUp,
     Goal,
+    GoalEvaluation,
     Indicator,
     IndicatorValue,
     Measure,
@@ -42,6 +43,7 @@ from storage.models import (
     RoomLink,
     StatusReport,
     Trend,
+    Verdict,
 )
 
 __all__ = ["DEMO_COORDINATOR", "ensure_demo"]
@@ -764,6 +766,7 @@ class _IndicatorSpec:
     values: tuple[float, ...]
     cadence: str  # "annual:<month>-<day>" or "quarterly"
     source: str  # "{year}" is filled with the year of the measurement
+    department: str  # who delivers the values (and is reminded when one is missing)
 
 
 _INDICATORS: list[_IndicatorSpec] = [
@@ -778,6 +781,7 @@ _INDICATORS: list[_IndicatorSpec] = [
         (31.0, 29.4, 30.2, 27.8),
         "annual:9-30",
         "Schuleingangsuntersuchung {year}",
+        "GA",
     ),
     _IndicatorSpec(  # on target
         9,
@@ -790,6 +794,7 @@ _INDICATORS: list[_IndicatorSpec] = [
         (52.0, 55.5, 58.1, 61.3),
         "annual:3-1",
         "Kita-Statistik {year}",
+        "JA",
     ),
     _IndicatorSpec(  # off target
         10,
@@ -802,6 +807,7 @@ _INDICATORS: list[_IndicatorSpec] = [
         (8.9, 8.1, 7.6, 7.9),
         "annual:7-31",
         "Schulstatistik Land Brandenburg {year}",
+        "SA",
     ),
     _IndicatorSpec(  # on target
         11,
@@ -814,6 +820,7 @@ _INDICATORS: list[_IndicatorSpec] = [
         (18.0, 14.2, 11.5, 9.4),
         "annual:9-30",
         "Agentur für Arbeit, Ausbildungsmarktbilanz {year}",
+        "WF",
     ),
     _IndicatorSpec(  # off target
         12,
@@ -826,6 +833,7 @@ _INDICATORS: list[_IndicatorSpec] = [
         (64.0, 81.0, 97.0, 103.0, 110.0),
         "quarterly",
         "VHS-Kursstatistik",
+        "IB",
     ),
     _IndicatorSpec(  # off target
         14,
@@ -838,6 +846,7 @@ _INDICATORS: list[_IndicatorSpec] = [
         (3.0, 8.0, 14.0, 19.0),
         "quarterly",
         "Umweltamt, Erhebung",
+        "UA",
     ),
     _IndicatorSpec(  # off target
         15,
@@ -850,6 +859,7 @@ _INDICATORS: list[_IndicatorSpec] = [
         (58.0, 57.4, 56.9),
         "annual:12-31",
         "Luftbildauswertung {year}",
+        "SP",
     ),
     _IndicatorSpec(  # on target
         17,
@@ -862,6 +872,7 @@ _INDICATORS: list[_IndicatorSpec] = [
         (61.0, 70.0, 78.0, 76.0),
         "quarterly",
         "Sozialamt, Fallstatistik",
+        "SOZ",
     ),
 ]
 
@@ -907,7 +918,8 @@ def ensure_demo(session: Session, today: date) -> bool:
     session.flush()
     goals = _add_goals(session, fields, trends, today)
     measures = _add_measures(session, departments, people, goals, areas, today)
-    _add_indicators(session, goals, today)
+    _add_indicators(session, departments, goals, today)
+    _add_goal_evaluations(session, goals, people["Anna Schmidt"], today)
     _add_rooms_and_meetings(session, departments, goals, measures, today)
     session.flush()
     return True
@@ -1057,7 +1069,9 @@ def _add_measures(
     return measures
 
 
-def _add_indicators(session: Session, goals: dict[int, Goal], today: date) -> None:
+def _add_indicators(
+    session: Session, departments: dict[str, Department], goals: dict[int, Goal], today: date
+) -> None:
     for spec in _INDICATORS:
         count = len(spec.values)
         if spec.cadence == "quarterly":
@@ -1073,8 +1087,13 @@ def _add_indicators(session: Session, goals: dict[int, Goal], today: date) -> No
             unit=spec.unit,
             direction=spec.direction,
             baseline=spec.baseline,
+            # The baseline is the first measurement: the target path starts there.
+            baseline_date=dates[0],
             target_value=spec.target,
             target_date=date(today.year + spec.target_years_ahead, 12, 31),
+            update_interval="quartalsweise" if spec.cadence == "quarterly" else "jährlich",
+            department=departments[spec.department],
+            created_at=_local(dates[0], 9),
         )
         indicator.values = [
             IndicatorValue(
@@ -1086,6 +1105,45 @@ def _add_indicators(session: Session, goals: dict[int, Goal], today: date) -> No
         ]
         session.add(indicator)
         session.flush()
+
+
+# Goal evaluations (Zielbewertungen): goal number, days ago, verdict, note. Most were taken at
+# the education steering group's meeting six weeks ago (S-1); Z-4 was never evaluated and
+# Z-12's quarterly evaluation is overdue, so the next agenda has both kinds to correct.
+_EVALUATIONS: list[tuple[int, int, Verdict, str]] = [
+    (1, 300, Verdict.MET, "Leitziel bestätigt; Stand der Teilziele siehe dort."),
+    (2, 300, Verdict.MET, "Leitziel bestätigt; Stand der Teilziele siehe dort."),
+    (3, 42, Verdict.MET, "Frühe Hilfen und Sprachförderung in Kitas laufen wie geplant."),
+    (5, 90, Verdict.MET, "Sprachmittlerpool steht, Nachfrage gedeckt."),
+    (6, 200, Verdict.MET, "Hitzeaktionsplan beschlossen, Umsetzung läuft."),
+    (7, 200, Verdict.MET, "Mietspiegel und Wohnraumkonzept auf dem Weg."),
+    (8, 42, Verdict.PARTLY, "Sprachförderbedarf sinkt, aber langsamer als der Zielpfad (K-1)."),
+    (9, 42, Verdict.PARTLY, "Betreuungsquote erreicht, Kita-Neubau Am Weinberg verzögert."),
+    (10, 42, Verdict.NOT_MET, "Anteil ohne Abschluss 2026 wieder gestiegen (K-3)."),
+    (11, 42, Verdict.MET, "Unbesetzte Ausbildungsstellen unter dem Zielwert (K-4)."),
+    (12, 100, Verdict.NOT_MET, "Kursplätze reichen nicht; Warteliste bei der VHS."),
+    (13, 90, Verdict.MET, "Kulturpass wird angenommen."),
+    (14, 150, Verdict.MET, "Hitzeaktionspläne in 19 von 24 Einrichtungen."),
+    (15, 200, Verdict.MET, "Entsiegelung Schulhof Nord abgeschlossen."),
+    (16, 200, Verdict.MET, "Belegungsbindungen verlängert."),
+    (17, 60, Verdict.MET, "Präventionsstelle wirkt: Wohnungsverluste abgewendet (K-8)."),
+]
+
+
+def _add_goal_evaluations(
+    session: Session, goals: dict[int, Goal], coordinator: Person, today: date
+) -> None:
+    session.add_all(
+        GoalEvaluation(
+            goal=goals[number],
+            verdict=verdict,
+            note=note,
+            person=coordinator,
+            at=_local(today - timedelta(days=days_ago), 11),
+        )
+        for number, days_ago, verdict, note in _EVALUATIONS
+    )
+    session.flush()
 
 
 def _add_rooms_and_meetings(
