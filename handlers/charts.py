@@ -397,7 +397,11 @@ def indicator_data(session: Session, indicator_id: int, lang: str) -> ChartData:
         expected = track.expected
         if expected is not None and track.baseline is not None:
             parts.append(
-                t(lang, "charts.indicator_path", value=_with_unit(expected, track.unit, lang))
+                t(
+                    lang,
+                    "charts.indicator_path",
+                    value=_with_unit(track.rounded(expected), track.unit, lang),
+                )
             )
     else:
         parts.append(t(lang, "charts.indicator_no_value"))
@@ -543,6 +547,7 @@ def _line(axes: Axes, data: ChartData, lang: str) -> None:
             linestyle="none",
             color=TARGET_COLOUR,
             label=t(lang, "charts.legend_target"),
+            clip_on=False,  # the target date is the axis' end: the star is drawn whole
         )
     if data.points:
         axes.plot(

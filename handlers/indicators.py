@@ -98,14 +98,6 @@ def _number(value: float | None, unit: str, lang: str) -> str:
     return f"{fmt_number(value, lang)} {unit}".strip()
 
 
-def _rounded(value: float, track: IndicatorTrack) -> float:
-    """A computed value (the path's) with as many decimals as the figures it comes from, at
-    least one and at most three."""
-    figures = [track.baseline, track.target_value, *(p.value for p in track.points)]
-    places = max((len(f"{f:g}".partition(".")[2]) for f in figures if f is not None), default=0)
-    return round(value, min(max(places, 1), 3))
-
-
 def _resolve_option(ctx: Context, token: Token, kinds: list[Kind]) -> int:
     return ctx.resolve(token.text, kinds, start=token.start, end=token.end).id
 
@@ -378,7 +370,7 @@ def _standing(ctx: Context, track: IndicatorTrack, value: float, on: date) -> li
         return lines
     expected = track.path_value(on)
     assert expected is not None
-    path = _number(_rounded(expected, track), track.unit, lang)
+    path = _number(track.rounded(expected), track.unit, lang)
     if on == ctx.today:
         lines.append(ctx.t("indicators.path_today", value=path))
     else:
@@ -386,7 +378,7 @@ def _standing(ctx: Context, track: IndicatorTrack, value: float, on: date) -> li
     if track.better_or_equal(value, expected):
         lines.append(ctx.t("indicators.on_track"))
     else:
-        gap = _number(_rounded(abs(expected - value), track), track.unit, lang)
+        gap = _number(track.rounded(abs(expected - value)), track.unit, lang)
         lines.append(ctx.t("indicators.off_track", gap=gap))
     return lines
 

@@ -314,7 +314,7 @@ def _indicator_line(track: IndicatorTrack, lang: Language) -> str:
         value=fmt_number(latest.value, lang),
         unit=track.unit,
         date=fmt_date(latest.on, lang),
-        expected=fmt_number(expected, lang) if expected is not None else "–",
+        expected=fmt_number(track.rounded(expected), lang) if expected is not None else "–",
         target=target,
     )
 

@@ -81,6 +81,13 @@ class IndicatorTrack:
             return value >= than
         return value <= than
 
+    def rounded(self, value: float) -> float:
+        """A computed value (the path's) with as many decimals as the figures it comes from, at
+        least one and at most three: 25.7 %, not 25.7249 %."""
+        figures = [self.baseline, self.target_value, *(p.value for p in self.points)]
+        places = max((len(f"{f:g}".partition(".")[2]) for f in figures if f is not None), default=0)
+        return round(value, min(max(places, 1), 3))
+
     @property
     def expected(self) -> float | None:
         """The path's value on the day of the latest value."""

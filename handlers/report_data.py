@@ -504,7 +504,7 @@ def collect(
             latest_date=_iso(track.latest.on) if track.latest else None,
             target=track.target_value,
             target_date=_iso(track.target_date),
-            path_value=track.expected,
+            path_value=track.rounded(track.expected) if track.expected is not None else None,
             marker=track.marker,
             values=len(track.points),
         )
@@ -790,11 +790,12 @@ def present(data: ReportData, lang: Language) -> Presented:
 
     department_rows = [(f"{d.name} ({d.key})", d.counts) for d in data.departments]
     parts = [Part(table=_count_table(words["col_department"], department_rows, lang, words))]
+    # Departments with nothing overdue share one line: a heading each would fill pages.
+    on_time = [f"{d.name} ({d.key})" for d in data.departments if not d.overdue]
     for department in data.departments:
-        heading_ = f"{words['overdue']}: {department.name} ({department.key})"
         if not department.overdue:
-            parts.append(Part(heading_, [words["overdue_none"]]))
             continue
+        heading_ = f"{words['overdue']}: {department.name} ({department.key})"
         table = Table(
             [
                 words["col_measure"],
@@ -820,6 +821,8 @@ def present(data: ReportData, lang: Language) -> Presented:
             note=more_line(department, lang) if department.more_overdue else None,
         )
         parts.append(Part(heading_, table=table))
+    if on_time:
+        parts.append(Part(lines=[f"{words['overdue_none']}: {', '.join(on_time)}"]))
     sections.append(Section("departments", words["departments"], parts))
 
     if data.indicators:

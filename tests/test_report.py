@@ -135,7 +135,7 @@ def test_a_report_for_a_department_a_goal_and_in_english(town: Town) -> None:  #
     html = scoped.attachments[0].path.read_text(encoding="utf-8")
     assert "Bezug: Schulamt (SA)" in html
     assert overdue_lines(html) == []
-    assert "keine überfälligen Maßnahmen" in html
+    assert "Keine überfälligen Maßnahmen: Schulamt (SA)" in html
     goal = rita.reply("bericht Z-1")
     assert goal.attachments[0].name == "Steuerungsbericht-Musterstadt-Z-1-2027-01-08.pdf"
     assert rita.say("sprache en").startswith("I will answer you in English")
