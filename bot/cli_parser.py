@@ -302,9 +302,12 @@ def _report_command(
         description="Write the steering report: status counts per goal and department, "
         "overdue measures, indicators, goal evaluations, the goal matrix and the last "
         "meeting's decisions. REF narrows it to a department, a goal or a meeting (a past "
-        "meeting's frozen record when it has one). Prints the path of each file written.",
+        "meeting's frozen record when it has one). --format png draws the chart that `diagramm` "
+        "posts: REF a department, a goal or an indicator. Prints the path of each file written.",
     )
-    report.add_argument("ref", nargs="?", metavar="REF", help="department, goal or meeting")
+    report.add_argument(
+        "ref", nargs="?", metavar="REF", help="department, goal or meeting (png: or indicator)"
+    )
     report.add_argument(
         "--format", choices=["html", "pdf", "png"], default="pdf", help="file format"
     )

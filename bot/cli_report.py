@@ -14,6 +14,7 @@ from bot.bootstrap import App
 from bot.cli_errors import CliError
 from bot.cli_operator import cli_context
 from bot.cli_plan import LANG
+from handlers.charts_chat import KINDS as CHART_KINDS
 from handlers.context import Ambiguous, Context, NotFound, Refused
 from handlers.i18n import t
 from handlers.report_chat import file_part, make_report, render, report_file_name
@@ -36,7 +37,7 @@ def report_command(app: App, args: argparse.Namespace) -> int:
         ids: dict[str, int] = {}
         match = None
         if args.ref:
-            match = _resolve(ctx, args.ref)
+            match = _resolve(ctx, args.ref, CHART_KINDS if fmt == "png" else REPORT_KINDS)
             key = {Kind.DEPARTMENT: "department_id", Kind.GOAL: "goal_id"}.get(
                 match.kind, "meeting_id"
             )
@@ -61,14 +62,18 @@ def report_command(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
-def _resolve(ctx: Context, text: str) -> Match:
+REPORT_KINDS = (Kind.DEPARTMENT, Kind.GOAL, Kind.MEETING)
+
+
+def _resolve(ctx: Context, text: str, kinds: tuple[Kind, ...]) -> Match:
     """What REF names, by the reference rules; else one line and exit status 2."""
     try:
-        return ctx.resolve(text, [Kind.DEPARTMENT, Kind.GOAL, Kind.MEETING])
+        return ctx.resolve(text, list(kinds))
     except NotFound as error:
         similar = "; ".join(m.label for m in error.suggestions)
+        named = ", ".join(kind.value.replace("_", " ") for kind in kinds[:-1])
         raise CliError(
-            f"unknown department, goal or meeting {text!r}"
+            f"unknown {named} or {kinds[-1].value} {text!r}"
             + (f" (similar: {similar})" if similar else "")
         ) from None
     except Ambiguous as error:
