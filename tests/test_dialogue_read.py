@@ -181,8 +181,9 @@ GOAL_Z8 = "\n".join(
         "(30.09.2026), Ziel 20 % (2029)",
         "",
         "Zielbewertung",
-        "Noch nicht bewertet.",
-        "⏰ Nächste Bewertung fällig seit 23.10.2026 (jährlich)",
+        "🟡 teilweise erreicht (16.10.2026): Sprachförderbedarf sinkt, aber langsamer als der "
+        "Zielpfad (K-1).",
+        "Nächste Bewertung fällig: 16.10.2027 (jährlich)",
     ]
 )
 
