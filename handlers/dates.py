@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from enum import Enum
 
+from storage.limits import EARLIEST, LATEST, in_range
+
 # The longest explicit forms ("end of march 2028", "end of the month") have four words.
 MAX_WORDS = 4
 
@@ -332,21 +334,39 @@ def _fallback(text: str, today: date) -> date | None:
     return parsed.date() if isinstance(parsed, datetime) else None
 
 
+class DateOutOfRange(ValueError):
+    """A real date outside the years the program plans in (storage/limits.py): `31.12.9999`
+    is a typo, and the reminder arithmetic would overflow on it."""
+
+    def __init__(self, text: str, value: date) -> None:
+        super().__init__(f"{text!r}: {value.isoformat()} is not between {EARLIEST} and {LATEST}")
+        self.text = text
+        self.value = value
+
+
+def _checked(text: str, value: date | None) -> date | None:
+    if value is not None and not in_range(value):
+        raise DateOutOfRange(text, value)
+    return value
+
+
 def parse_date(text: str, today: date) -> date | None:
-    """Parse one whole date expression (German or English); None if it is not a date."""
+    """Parse one whole date expression (German or English); None if it is not a date.
+    Raises DateOutOfRange for a date before 2000 or after 2100."""
     normalized = _normalize(text)
     if not normalized:
         return None
     result = _explicit(normalized, today)
     if not isinstance(result, _Miss):
-        return result
-    return _fallback(normalized, today)
+        return _checked(text, result)
+    return _checked(text, _fallback(normalized, today))
 
 
 def take_date(words: Sequence[str], today: date) -> tuple[date, int] | None:
     """Find the longest run of leading words (at most 4) that parses as a date.
 
     Returns (date, number of words used), or None if the first word starts no date.
+    Raises DateOutOfRange for a date before 2000 or after 2100.
     """
     run = list(words[:MAX_WORDS])
     if not run or not _normalize(run[0]):
@@ -355,7 +375,7 @@ def take_date(words: Sequence[str], today: date) -> tuple[date, int] | None:
     for count in range(len(run), 0, -1):
         result = _explicit(_normalize(" ".join(run[:count])), today)
         if isinstance(result, date):
-            return result, count
+            return _checked(" ".join(run[:count]), result) or result, count
         shaped = shaped or result is None
     # A prefix shaped like an explicit date but naming no real day ("31.02.2027") is an
     # error, not a cue to let dateparser guess something else.
@@ -367,5 +387,5 @@ def take_date(words: Sequence[str], today: date) -> tuple[date, int] | None:
     for count in range(usable, 0, -1):
         found = _fallback(_normalize(" ".join(run[:count])), today)
         if found is not None:
-            return found, count
+            return _checked(" ".join(run[:count]), found) or found, count
     return None

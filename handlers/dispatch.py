@@ -40,8 +40,10 @@ from handlers.context import (
     UsageError,
 )
 from handlers.core import Incoming, Language, Reply, ShownVersion
-from handlers.i18n import t
+from handlers.dates import DateOutOfRange
+from handlers.i18n import fmt_number, t
 from handlers.ports import Clock, system_clock
+from storage.limits import EARLIEST, LATEST, MESSAGE_LIMIT, OutOfRange, TooLong, clean
 from storage.lookup import Kind, NameLookup, Pin
 from storage.models import (
     ChatIdentity,
@@ -242,8 +244,25 @@ class Dispatcher:
     # -- steps ----------------------------------------------------------------------------
 
     def _handle(self, incoming: Incoming, claim: Claim | None = None) -> Reply:
+        # Control characters and the bidi overrides go at the door (storage/limits.py): the
+        # console would obey an ANSI escape, a title could reverse the text after it, and
+        # PostgreSQL cannot store NUL.
+        cleaned = clean(incoming.text)
+        if cleaned != incoming.text:
+            incoming = dataclasses.replace(incoming, text=cleaned)
         text = incoming.text.strip()
         effects = _Effects(claim=claim)
+        if len(text) > MESSAGE_LIMIT:
+            self._write_effects(incoming, effects)
+            return Reply.text(
+                t(
+                    self.settings.language,
+                    "limits.message_too_long",
+                    length=fmt_number(len(text), self.settings.language),
+                    limit=fmt_number(MESSAGE_LIMIT, self.settings.language),
+                ),
+                outcome="usage",
+            )
         picked = self._apply_pick(incoming, text, effects)
         if isinstance(picked, Reply):
             self._write_effects(incoming, effects)
@@ -359,6 +378,10 @@ class Dispatcher:
             if effects is not None:
                 effects.failed = True
             return self._error_reply(error, command, lang)
+        except (TooLong, OutOfRange, DateOutOfRange) as beyond:
+            if effects is not None:
+                effects.failed = True
+            return _beyond_limits(beyond, lang)
         except ParseError:
             if effects is not None:
                 effects.failed = True
@@ -711,3 +734,47 @@ def _name_inferred(context: Context, reply: Reply) -> None:
             lines.append(line)
     if lines and reply.outcome == "ok":
         reply.add(*lines)
+
+
+# The field a too-long text was meant for, as the reply names it (storage column names).
+_FIELD_NAMES = {
+    "title": "limits.field_title",
+    "name": "limits.field_name",
+    "description": "limits.field_description",
+    "note": "limits.field_note",
+    "text": "limits.field_text",
+    "quality_target": "limits.field_quality_target",
+    "source": "limits.field_source",
+    "alias": "limits.field_alias",
+    "unit": "limits.field_unit",
+    "email": "limits.field_email",
+    "body": "limits.field_body",
+}
+
+
+def _beyond_limits(error: TooLong | OutOfRange | DateOutOfRange, lang: Language) -> Reply:
+    """A text longer than its field or a date outside 2000–2100: the limit, nothing changed
+    (the savepoint is rolled back by the caller)."""
+    if isinstance(error, TooLong):
+        field_name = t(lang, _FIELD_NAMES.get(error.column, "limits.field_other"))
+        return Reply.text(
+            t(
+                lang,
+                "limits.too_long",
+                field=field_name,
+                length=fmt_number(error.length, lang),
+                limit=fmt_number(error.limit, lang),
+            ),
+            outcome="usage",
+        )
+    text = error.text if isinstance(error, DateOutOfRange) else error.value.isoformat()
+    return Reply.text(
+        t(
+            lang,
+            "limits.date_out_of_range",
+            text=text,
+            earliest=EARLIEST.year,
+            latest=LATEST.year,
+        ),
+        outcome="usage",
+    )

@@ -22,7 +22,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, selectinload
 
 from handlers.core import Language, Reply
-from handlers.dates import parse_date
+from handlers.dates import DateOutOfRange, parse_date
 from handlers.i18n import (
     LANGUAGES,
     STATUS_KEYS,
@@ -36,6 +36,7 @@ from handlers.plan_columns import Column, column_for
 from handlers.plan_read import Cell, PlanReadError, Unreadable, read_plan
 from storage.events import session_zone
 from storage.intervals import DEFAULT_INTERVAL, add_interval, parse_interval
+from storage.limits import EARLIEST, LATEST, TEXT_LIMITS, clean
 from storage.lookup import Kind, bump_name_revisions, id_shape
 from storage.lookup import normalize as fold
 from storage.models import (
@@ -60,6 +61,7 @@ PROGRESS_EVERY = 500
 _LIST_LIMIT = 15
 _CHUNK = 2000
 _TITLE_MAX = 300
+_DESCRIPTION_MAX = TEXT_LIMITS[("measures", "description")]
 _NUMBER_MAX = 40
 # Participants: `JA; SA`, `JA, SA`, `JA/SA`.
 _LIST_SPLIT = re.compile(r"\s*[;,/]\s*")
@@ -505,7 +507,8 @@ class _Directory:
 def _text(cell: Cell) -> str:
     if isinstance(cell, date):
         return cell.strftime("%d.%m.%Y")
-    return str(cell).strip()
+    # Control characters go, as at every door (storage/limits.py): a cell may hold anything.
+    return clean(str(cell)).strip()
 
 
 class _RowError(Exception):
@@ -553,7 +556,15 @@ class _Reader:
         if not text:
             return None
         if text not in self.dates:
-            found = parse_date(text, self.today)
+            try:
+                found = parse_date(text, self.today)
+            except DateOutOfRange:
+                raise _RowError(
+                    "plan_import.reason_date_range",
+                    text=text,
+                    earliest=EARLIEST.year,
+                    latest=LATEST.year,
+                ) from None
             self.dates[text] = None if found is None else found.isoformat()
         value = self.dates[text]
         if value is None:
@@ -992,7 +1003,14 @@ def _compute(
                 )
             seen_measures[measure.id] = r.number
         if Column.DESCRIPTION in cols:
-            values[Column.DESCRIPTION] = r.text(Column.DESCRIPTION) or None
+            description = r.text(Column.DESCRIPTION)
+            if len(description) > _DESCRIPTION_MAX:
+                r.fail(
+                    Column.DESCRIPTION,
+                    "plan_import.reason_description_long",
+                    max=_DESCRIPTION_MAX,
+                )
+            values[Column.DESCRIPTION] = description or None
         lead: Any = None
         if Column.LEAD in cols:
             text = r.text(Column.LEAD)
