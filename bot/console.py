@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from bot.bootstrap import App
+from bot.outgoing import safe_line
 from handlers.core import Incoming, Reply
 from handlers.i18n import t
 from handlers.ports import Delivery, Recipient
@@ -25,7 +26,7 @@ def render(reply: Reply) -> str:
         text += "\n↳ " + " · ".join(f"{qa.emoji} {qa.command}" for qa in reply.quick_answers)
     for attachment in reply.attachments:
         text += f"\n📎 {attachment.path}"
-    return text
+    return safe_line(text)
 
 
 class ConsoleNotifier:

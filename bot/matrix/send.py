@@ -16,7 +16,8 @@ from nio.event_builders import EnableEncryptionBuilder
 
 from bot.matrix.errors import BACKOFF_FIRST, BACKOFF_MAX, NETWORK_ERRORS, classify, http_status
 from bot.matrix.parse import transaction_id
-from bot.matrix.render import message_content
+from bot.matrix.render import message_content, split_reply
+from bot.outgoing import for_matrix
 from handlers.core import Attachment, Incoming, Reply
 from handlers.ports import Delivery, DeliveryStatus
 
@@ -93,7 +94,9 @@ class Sender:
     ) -> Delivery:
         """The reply as a message, then its files and quick-answer reactions. `incoming`:
         the message it answers (a numbered list is then remembered for it)."""
-        content = message_content(reply, msgtype)
+        # A reply too big for one event goes as several, cut between lines.
+        first, *more = split_reply(reply)
+        content = message_content(first, msgtype)
         content["m.mentions"] = {"user_ids": [mention]} if mention else {}
         if relates_to:
             content["m.relates_to"] = relates_to
@@ -102,6 +105,17 @@ class Sender:
         )
         if delivery.status is not DeliveryStatus.DELIVERED or delivery.message_id is None:
             return delivery
+        for index, part in enumerate(more, start=2):
+            following = message_content(part, msgtype)
+            following["m.mentions"] = {}
+            sent_part = await self.send_event(
+                room_id,
+                "m.room.message",
+                following,
+                transaction_id(seed, room_id, "text", str(index)),
+            )
+            if sent_part.status is not DeliveryStatus.DELIVERED:
+                return sent_part
         # Before the reactions go out: a reaction to this message must find what it showed.
         await self.bot.shared.sent(room_id, [delivery.message_id], reply, incoming=incoming)
         for index, attachment in enumerate(reply.attachments):
@@ -152,7 +166,7 @@ class Sender:
             info["w"], info["h"] = attachment.width, attachment.height
         content: dict[str, Any] = {
             "msgtype": "m.image" if attachment.is_image else "m.file",
-            "body": attachment.caption or attachment.name,
+            "body": for_matrix(attachment.caption or attachment.name),
             "filename": attachment.name,
             "info": info,
         }

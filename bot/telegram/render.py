@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from telegram import BotCommand
 
+from bot.outgoing import for_telegram
 from handlers.conversation import MenuEntry
 from handlers.core import Attachment, Reply
 
@@ -25,7 +26,9 @@ def utf16_len(text: str) -> int:
 
 
 def escape(text: str) -> str:
-    return html.escape(text, quote=False)
+    """HTML for parse_mode HTML, made safe to send (bot/outgoing.py; idempotent, as the
+    splitting escapes pieces again)."""
+    return html.escape(for_telegram(text), quote=False)
 
 
 def reply_lines(reply: Reply) -> list[str]:
