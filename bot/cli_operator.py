@@ -19,6 +19,8 @@ from handlers.admin import (
 from handlers.catalogs import Catalog, add_entry, list_entries, rename_entry, retire_entry
 from handlers.context import Ambiguous, CommandError, Context, NotFound, Refused, UsageError
 from handlers.core import Incoming
+from handlers.dispatch import limit_message
+from storage.limits import OutOfRange, TooLong
 from storage.lookup import Kind
 from storage.models import Department, parse_chat_id
 from storage.uow import UnitOfWork
@@ -32,6 +34,9 @@ def operator_command(app: App, args: argparse.Namespace) -> int:
             ctx = cli_context(app, uow)
             try:
                 message = action(ctx)
+                uow.session.flush()  # an over-long name is refused here, in words
+            except (TooLong, OutOfRange) as beyond:
+                raise CliError(limit_message(beyond, "en")) from None
             except UsageError as error:
                 raise CliError(error.reason or "invalid arguments") from None
             except NotFound as error:

@@ -381,7 +381,7 @@ class Dispatcher:
         except (TooLong, OutOfRange, DateOutOfRange) as beyond:
             if effects is not None:
                 effects.failed = True
-            return _beyond_limits(beyond, lang)
+            return Reply.text(limit_message(beyond, lang), outcome="usage")
         except ParseError:
             if effects is not None:
                 effects.failed = True
@@ -752,29 +752,23 @@ _FIELD_NAMES = {
 }
 
 
-def _beyond_limits(error: TooLong | OutOfRange | DateOutOfRange, lang: Language) -> Reply:
-    """A text longer than its field or a date outside 2000–2100: the limit, nothing changed
-    (the savepoint is rolled back by the caller)."""
+def limit_message(error: TooLong | OutOfRange | DateOutOfRange, lang: Language) -> str:
+    """A text longer than its field or a date outside 2000–2100, said with the limit (the
+    change is rolled back by the caller). Also the command line's message."""
     if isinstance(error, TooLong):
         field_name = t(lang, _FIELD_NAMES.get(error.column, "limits.field_other"))
-        return Reply.text(
-            t(
-                lang,
-                "limits.too_long",
-                field=field_name,
-                length=fmt_number(error.length, lang),
-                limit=fmt_number(error.limit, lang),
-            ),
-            outcome="usage",
+        return t(
+            lang,
+            "limits.too_long",
+            field=field_name,
+            length=fmt_number(error.length, lang),
+            limit=fmt_number(error.limit, lang),
         )
     text = error.text if isinstance(error, DateOutOfRange) else error.value.isoformat()
-    return Reply.text(
-        t(
-            lang,
-            "limits.date_out_of_range",
-            text=text,
-            earliest=EARLIEST.year,
-            latest=LATEST.year,
-        ),
-        outcome="usage",
+    return t(
+        lang,
+        "limits.date_out_of_range",
+        text=text,
+        earliest=EARLIEST.year,
+        latest=LATEST.year,
     )

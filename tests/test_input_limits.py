@@ -6,6 +6,8 @@ refusal leaves the data as it was."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conftest import FixedClock
 from sqlalchemy import Engine, func, select
 
@@ -13,8 +15,9 @@ from storage.models import AuditEntry, Goal, Measure, Meeting
 from tests.test_plan_import import apply, csv_file
 from tests.test_plan_import import measures as plan_measures
 from tests.test_plan_import import set_up as set_up_plan
-from tests.test_real_start import CLARA, MAX, Town
+from tests.test_real_start import CLARA, MAX, Town, cli
 from tests.test_real_start import any_town as any_town
+from tests.test_real_start import config_file as config_file
 
 
 def count(town: Town, model: type[object]) -> int:
@@ -129,3 +132,17 @@ def test_a_plan_with_control_characters_a_year_9999_and_a_long_description(
     skipped = apply(app, plan, "plan.csv", skip_invalid=True)
     assert skipped.applied
     assert sorted(m.title for m in plan_measures(app).values()) == ["Kita Nord[31mstadt"]
+
+
+# -- the command line's door ----------------------------------------------------------------
+
+
+def test_the_command_line_refuses_an_over_long_name_in_one_line(config_file: Path) -> None:
+    assert cli(config_file, "db", "upgrade")[0] == 0
+    status, said, err = cli(config_file, "person", "add", "x" * 201, "--rolle", "lesen")
+    assert (status, said) == (2, "")
+    assert err == (
+        "regelkreis: The name is too long (201 characters, at most 200). Nothing was changed.\n"
+    )
+    status, said, err = cli(config_file, "ressort", "add", "JA", "Jugend\x1b[2Jamt")
+    assert (status, said, err) == (0, "Jugend[2Jamt (JA) created.\n", "")
