@@ -146,3 +146,12 @@ def test_the_command_line_refuses_an_over_long_name_in_one_line(config_file: Pat
     )
     status, said, err = cli(config_file, "ressort", "add", "JA", "Jugend\x1b[2Jamt")
     assert (status, said, err) == (0, "Jugend[2Jamt (JA) created.\n", "")
+
+
+def test_sql_and_html_fragments_are_titles_like_any_other(any_town: Town) -> None:
+    clara = any_town.chat(CLARA)
+    title = "Robert'); DROP TABLE measures;-- <script>alert(1)</script> 🚸"
+    assert clara.say(f'neu "{title}" ressort:JA').startswith("Angelegt: M-1")
+    assert titles(any_town) == [title]
+    said = clara.say("status M-1")
+    assert title in said
