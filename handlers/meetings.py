@@ -359,22 +359,22 @@ _VERDICT_LINES = {
 
 
 def _goal_line(state: EvaluationState, today: date, lang: Language) -> str:
+    # The verdict with its note, then whether the next evaluation is overdue: the note
+    # belongs to the verdict, not to the due date.
     parts: list[str] = []
     if state.needs_correction and state.verdict is not None:
-        parts.append(
-            t(
-                lang,
-                _VERDICT_LINES[state.verdict],
-                date=fmt_date(state.evaluated_on, lang),
-            )
+        verdict = t(
+            lang,
+            _VERDICT_LINES[state.verdict],
+            date=fmt_date(state.evaluated_on, lang),
         )
+        if state.note:
+            verdict += t(lang, "meetings.goal_note", note=state.note)
+        parts.append(verdict)
     if state.is_due(today):
         parts.append(t(lang, "meetings.goal_evaluation_due", date=fmt_date(state.due_on, lang)))
     line = f"{'🔴' if state.verdict is Verdict.NOT_MET else '🟡'} {state.goal_ref} "
-    line += f"{state.goal_title} — " + "; ".join(parts)
-    if state.needs_correction and state.note:
-        line += t(lang, "meetings.goal_note", note=state.note)
-    return line
+    return line + f"{state.goal_title} — " + "; ".join(parts)
 
 
 def agenda_blocks(

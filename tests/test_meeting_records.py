@@ -203,8 +203,8 @@ def test_goals_evaluated_partly_and_evaluations_overdue_are_on_the_next_agenda(
     town.clock.now = at(date(2027, 6, 1), 9)
     town.chat(CLARA).say(STEERING_GROUP.replace("14.01.2027", "03.06.2027"))
     assert later.say("agenda S-2").splitlines()[-1] == (
-        "🟡 Z-1 Bildungsgerechtigkeit — bewertet „teilweise“ am 27.11.2026; Bewertung fällig "
-        "seit 27.05.2027: „Zu wenige Paten“"
+        "🟡 Z-1 Bildungsgerechtigkeit — bewertet „teilweise“ am 27.11.2026: „Zu wenige Paten“; "
+        "Bewertung fällig seit 27.05.2027"
     )
 
 
