@@ -154,8 +154,8 @@ GOAL_Z3 = "\n".join(
         "🟢 M-48 Kita-Datenbericht für die Steuergruppe — BB, 90 %, Frist 28.11.2026",
         "",
         "Zielbewertung",
-        "Noch nicht bewertet.",
-        "⏰ Nächste Bewertung fällig seit 23.04.2026 (halbjährlich)",
+        "✅ erreicht (16.10.2026): Frühe Hilfen und Sprachförderung in Kitas laufen wie geplant.",
+        "Nächste Bewertung fällig: 16.04.2027 (halbjährlich)",
     ]
 )
 

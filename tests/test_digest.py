@@ -106,10 +106,10 @@ def a_week_of_changes(app: App, clock: FixedClock) -> str:
     clock.now = berlin(2026, 12, 7, 8)
     tick(app, clock.now, recorder)
     (digest,) = digests(recorder)
-    # The demo's goals have never been evaluated: their evaluations, due, come last
+    # The demo's due goal evaluations (Z-4 never evaluated, Z-12 overdue) come last
     # (tests/test_evaluation.py); the measures' part is what these tests look at.
     measures, _due, evaluations = digest.partition("\n\n🎯 ")
-    assert evaluations.startswith(("Zielbewertung fällig (17)", "Goal evaluation due (17)"))
+    assert evaluations.startswith(("Zielbewertung fällig (2)", "Goal evaluation due (2)"))
     return measures
 
 

@@ -63,29 +63,25 @@ AGENDA_S2 = "\n".join(
         "🟢 M-12 Lernförderung für Jugendliche ohne Abschlussprognose — 30 %, "
         "Frist 26.04.2027 · letzter Bericht 18.09.2026",
         "",
-        # Goals to correct: the example records no evaluation, and these goals' evaluations
-        # are overdue (their interval since the goal was created).
+        # Goals to correct: evaluated "teilweise" or "nicht" at S-1, and Z-12, whose quarterly
+        # evaluation is overdue (storage/demo.py's _EVALUATIONS).
         "TOP 7 Ziele zur Korrektur (Zielbewertung)",
-        "🟡 Z-3 Frühkindliche Bildung stärken — Bewertung fällig seit 23.04.2026",
-        "🟡 Z-5 Integration durch Sprache — Bewertung fällig seit 23.04.2026",
-        "🟡 Z-6 Klimaanpassung im Quartier — Bewertung fällig seit 23.10.2026",
-        "🟡 Z-8 Sprachstand bei Schuleintritt verbessern — Bewertung fällig seit 23.10.2026",
-        "🟡 Z-9 Kita-Plätze bedarfsgerecht ausbauen — Bewertung fällig seit 23.04.2026",
-        "🟡 Z-10 Schulabschlüsse sichern — Bewertung fällig seit 23.10.2026",
-        "🟡 Z-11 Ausbildungsplätze regional besetzen — Bewertung fällig seit 23.04.2026",
-        "🟡 Z-12 Deutschkenntnisse zugewanderter Eltern fördern — Bewertung fällig seit 23.01.2026",
-        "🟡 Z-13 Teilhabe an Kultur und Vereinsleben stärken — Bewertung fällig seit 23.04.2026",
-        "🟡 Z-14 Hitzeschutz in Kitas und Schulen — Bewertung fällig seit 23.04.2026",
+        "🟡 Z-8 Sprachstand bei Schuleintritt verbessern — bewertet „teilweise“ am 16.10.2026: "
+        "„Sprachförderbedarf sinkt, aber langsamer als der Zielpfad (K-1).“",
+        "🟡 Z-9 Kita-Plätze bedarfsgerecht ausbauen — bewertet „teilweise“ am 16.10.2026: "
+        "„Betreuungsquote erreicht, Kita-Neubau Am Weinberg verzögert.“",
+        "🔴 Z-10 Schulabschlüsse sichern — bewertet „nicht erreicht“ am 16.10.2026: "
+        "„Anteil ohne Abschluss 2026 wieder gestiegen (K-3).“",
+        "🔴 Z-12 Deutschkenntnisse zugewanderter Eltern fördern — bewertet „nicht erreicht“ am "
+        "19.08.2026: „Kursplätze reichen nicht; Warteliste bei der VHS.“; Bewertung fällig seit "
+        "19.11.2026",
         "",
-        # Behind the path from baseline to target (handlers.monitoring.indicator_tracks).
+        # Behind the path from baseline to target (handlers.monitoring.indicator_tracks): the
+        # path's value on the latest value's day, rounded like the figures.
         "TOP 8 Kennzahlen hinter dem Zielpfad",
         "🟡 K-1 Kinder mit Sprachförderbedarf bei der Schuleingangsuntersuchung: 27,8 % "
-        "(30.09.2026), Soll 20, Ziel 20 (2029)",
-        "🟡 K-3 Schulabgänger ohne Abschluss: 7,9 % (31.07.2026), Soll 5, Ziel 5 (2029)",
-        "🟡 K-5 Eltern mit abgeschlossenem Deutschkurs (B1): 110 Personen (30.09.2026), "
-        "Soll 120, Ziel 120 (2027)",
-        "🟡 K-6 Kitas und Grundschulen mit Hitzeaktionsplan: 19 Einrichtungen (30.09.2026), "
-        "Soll 24, Ziel 24 (2028)",
+        "(30.09.2026), Soll 25,7, Ziel 20 (2029)",
+        "🟡 K-3 Schulabgänger ohne Abschluss: 7,9 % (31.07.2026), Soll 7,1, Ziel 5 (2029)",
     ]
 )
 
@@ -117,7 +113,11 @@ def test_the_agenda_in_english(sqlite_app: App) -> None:
     assert lines[0] == "📋 Agenda S-2 — Wed 2026-12-09 10:00"
     assert "Item 4 Integrationsbüro (IB)" in lines
     assert "Overdue (1):" in lines and "At risk or delayed (2):" in lines
-    assert lines[-5] == "Item 8 Indicators behind their target path"
+    assert lines[-3] == "Item 8 Indicators behind their target path"
+    assert lines[-6] == (
+        "🔴 Z-10 Schulabschlüsse sichern — evaluated “not met” on 2026-10-16: "
+        "“Anteil ohne Abschluss 2026 wieder gestiegen (K-3).”"
+    )
 
 
 def test_the_agenda_shows_decisions_and_their_follow_up_state_at_the_next_meeting(
