@@ -104,6 +104,12 @@ NOT_REPLIES: dict[str, set[tuple[str, str]]] = {
         ("handlers/plan_columns.py", "bis wann"),
         ("handlers/plan_columns.py", "federführend"),
     },
+    "an exception's message for the log; the reply is the catalogue's limits.*": {
+        ("handlers/dates.py", "{}: {} is not between {} and {}"),
+    },
+    "a character class of right-to-left scripts (bot/outgoing.py)": {
+        ("bot/outgoing.py", "\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc"),
+    },
     "a legend's place as matplotlib names it (handlers/charts.py)": {
         ("handlers/charts.py", "outside lower center"),
     },

@@ -265,7 +265,7 @@ def test_a_reopened_measure_is_not_in_progress_at_100(coordinator: Chat) -> None
 
 def test_a_decision_cannot_set_a_deadline_in_the_past(coordinator: Chat) -> None:
     reply = refused_unchanged(
-        coordinator, 'beschluss S-1 "Zurück in die Zukunft" M-6 frist:01.01.1900'
+        coordinator, 'beschluss S-1 "Zurück in die Zukunft" M-6 frist:01.01.2020'
     )
     assert reply.startswith("Die Frist liegt in der Vergangenheit."), reply
 
