@@ -19,6 +19,7 @@ _MARGIN = 14.0  # mm
 _BLUE = (31, 78, 121)
 _HEADER_FILL = (232, 238, 245)
 _HEADING_SIZE = 7.0  # pt, the tables' header rows
+_PAD = 0.8  # mm between a cell's border and its text
 
 
 def font_files() -> tuple[Path, Path]:
@@ -101,8 +102,11 @@ def _heading(pdf: FPDF, text: str) -> None:
 
 
 def _table(pdf: FPDF, table: Table) -> None:
-    from fpdf.fonts import FontFace
+    """A table drawn cell by cell: wrapped at spaces, header row repeated on each page.
 
+    Drawn with `cell` and `rect` rather than fpdf2's `table()`, which lays out every cell with
+    `multi_cell` twice: at 10k measures the report has some 5,000 cells, and `table()` took
+    three quarters of the report's time (bench/report_bench.py)."""
     width = pdf.w - pdf.l_margin - pdf.r_margin
     total = sum(table.widths)
     widths = [width * w / total for w in table.widths]
@@ -110,29 +114,69 @@ def _table(pdf: FPDF, table: Table) -> None:
     # (the names, which wrap at spaces).
     pdf.set_font(FONT, "B", _HEADING_SIZE)
     for i, text in enumerate(table.header[1:], start=1):
-        needed = max(pdf.get_string_width(word) for word in text.split() or [""]) + 2.4
+        needed = max(pdf.get_string_width(word) for word in text.split() or [""]) + 2 * _PAD + 0.8
         if widths[i] < needed:
             widths[0] -= needed - widths[i]
             widths[i] = needed
-    align = tuple("RIGHT" if i in table.numeric else "LEFT" for i in range(len(table.header)))
+    aligns = ["R" if i in table.numeric else "L" for i in range(len(table.header))]
     pdf.set_draw_color(184, 196, 208)
     pdf.set_line_width(0.2)
     size = 8 if len(table.header) > 8 else 8.5
-    pdf.set_font(FONT, "", size)
-    with pdf.table(
-        col_widths=tuple(widths),
-        text_align=align,
-        headings_style=FontFace(emphasis="BOLD", fill_color=_HEADER_FILL, size_pt=_HEADING_SIZE),
-        line_height=size * 0.5,
-        padding=0.8,
-        repeat_headings=1,
-        first_row_as_headings=True,
-    ) as drawn:
-        for values in (table.header, *table.rows):
-            row = drawn.row()
-            for value in values:
-                row.cell(value)
+    line_height = size * 0.5
+
+    def draw(values: list[str], *, header: bool) -> None:
+        if header:
+            pdf.set_font(FONT, "B", _HEADING_SIZE)
+        else:
+            pdf.set_font(FONT, "", size)
+        wrapped = [_wrap(pdf, value, w - 2 * _PAD) for value, w in zip(values, widths, strict=True)]
+        height = max(len(lines) for lines in wrapped) * line_height + 2 * _PAD
+        if not header and pdf.get_y() + height > pdf.page_break_trigger:
+            pdf.add_page()
+            draw(table.header, header=True)
+            pdf.set_font(FONT, "", size)
+        x, y = pdf.l_margin, pdf.get_y()
+        if header:
+            pdf.set_fill_color(*_HEADER_FILL)
+        for lines, w, align in zip(wrapped, widths, aligns, strict=True):
+            pdf.rect(x, y, w, height, style="DF" if header else "D")
+            for number, line in enumerate(lines):
+                pdf.set_xy(x + _PAD, y + _PAD + number * line_height)
+                pdf.cell(w - 2 * _PAD, line_height, line, align=align)
+            x += w
+        pdf.set_xy(pdf.l_margin, y + height)
+
+    if pdf.will_page_break(3 * line_height + 4 * _PAD):
+        pdf.add_page()
+    draw(table.header, header=True)
+    for row in table.rows:
+        draw(row, header=False)
     if table.note:
         pdf.set_font(FONT, "", 9)
         pdf.multi_cell(0, 5, table.note, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
+
+
+def _wrap(pdf: FPDF, text: str, width: float) -> list[str]:
+    """`text` in lines no wider than `width` at the current font: broken at spaces, a word
+    wider than the column between characters."""
+    if pdf.get_string_width(text) <= width:
+        return [text]
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if pdf.get_string_width(candidate) <= width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        while pdf.get_string_width(word) > width and len(word) > 1:
+            cut = len(word) - 1
+            while cut > 1 and pdf.get_string_width(word[:cut]) > width:
+                cut -= 1
+            lines.append(word[:cut])
+            word = word[cut:]
+        current = word
+    lines.append(current)
+    return lines
