@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot import doctor
 from bot.bootstrap import App, bootstrap
-from bot.cli_errors import CliError
+from bot.cli_errors import DATA_DIR, DATABASE, CliError
 from bot.config import Config
 from handlers.meeting_records import freeze_started_meetings
 from storage.demo import DEMO_COORDINATOR, ensure_demo
@@ -38,13 +39,39 @@ def upgraded_app(config: Config) -> App:
 
 def _upgraded(config: Config) -> tuple[App, str | None, str | None]:
     """The app, and the schema revision before and after the upgrade."""
-    app = bootstrap(config, migrate=False)
-    before = current_revision(app.engine)
-    if before not in (None, HEAD_REVISION) and before not in doctor.known_revisions():
-        where = doctor.database_label(config)
-        raise CliError(f"the database {where}: {doctor.newer_schema(before)}", status=1)
-    upgrade(app.engine)
-    return app, before, current_revision(app.engine)
+    usable_data_dir(config)
+    where = doctor.database_label(config)
+    try:
+        app = bootstrap(config, migrate=False)
+    except OSError as error:  # the SQLite file's folder cannot be created
+        detail = f"{error.filename}: {error.strerror}" if error.filename else str(error)
+        raise CliError(f"the database {where} cannot be created: {detail}", DATABASE) from error
+    try:
+        before = current_revision(app.engine)
+        if before not in (None, HEAD_REVISION) and before not in doctor.known_revisions():
+            raise CliError(f"the database {where}: {doctor.newer_schema(before)}", DATABASE)
+        upgrade(app.engine)
+        return app, before, current_revision(app.engine)
+    except OperationalError:
+        raise  # not reachable: bot/cli.py says so
+    except SQLAlchemyError as error:
+        # Reachable, but not usable: no right to create the tables, a foreign schema.
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise CliError(f"the database {where} cannot be used: {reason}", DATABASE) from error
+
+
+def usable_data_dir(config: Config) -> None:
+    """Create bot.data_dir if need be; CliError (status 4) when it cannot be, or is not
+    writable — before anything is written there, so the operator reads why, not a traceback."""
+    folder = config.data_dir
+    problem = doctor.data_dir_problem(folder)
+    if problem is None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            problem = f"{folder}: {error.strerror}"
+    if problem is not None:
+        raise CliError(f"bot.data_dir is not usable: {problem}", DATA_DIR)
 
 
 def upgrade_schema(config: Config) -> str:

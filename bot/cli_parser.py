@@ -14,7 +14,7 @@ from handlers.catalogs import Catalog
 from storage.demo import DEMO_COORDINATOR
 
 
-def _config_option(parser: argparse.ArgumentParser, default: object) -> None:
+def _config_option(parser: argparse.ArgumentParser, default: object, debug: object) -> None:
     parser.add_argument(
         "--config",
         type=Path,
@@ -22,6 +22,13 @@ def _config_option(parser: argparse.ArgumentParser, default: object) -> None:
         metavar="FILE",
         help="configuration file (default: regelkreis.toml if present, else the embedded "
         "defaults); before or after the command name",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=debug,
+        help="on an error, print the traceback as well as the one line; the program's own "
+        "debug log; before or after the command name",
     )
 
 
@@ -31,16 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="regelkreis",
         description="Regelkreis — measures, deadlines and reminders across departments, "
         "in the team chat.",
-        epilog="Exit status: 0 done, 1 a check failed (doctor) or the database is not "
-        "reachable, 2 bad usage or configuration or a refusal that changed nothing, "
-        "3 a platform is served by another process.",
+        epilog="Exit status: 0 done, 1 a check failed (doctor), 2 bad usage or configuration "
+        "or a refusal that changed nothing, 3 a platform is served by another process, "
+        "4 the data folder is not usable, 5 the database is not reachable or not usable, "
+        "6 a platform rejected the credentials, 7 a platform stopped otherwise, 70 an "
+        "internal error (docs/operations.md, Exit statuses).",
     )
-    _config_option(parser, None)
+    _config_option(parser, None, False)
     parser.add_argument("--version", action="version", version=f"regelkreis {program_version()}")
     # The subcommands take --config too; SUPPRESS keeps a value given before the command name
     # from being overwritten by the subcommand's default.
     common = argparse.ArgumentParser(add_help=False)
-    _config_option(common, argparse.SUPPRESS)
+    _config_option(common, argparse.SUPPRESS, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     chat = commands.add_parser(

@@ -95,6 +95,31 @@ def _format_error(error: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+def _read(path: Path) -> dict[str, Any]:
+    """The file's TOML; ConfigError naming what is wrong with the file itself."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a configuration file") from None
+    except OSError as error:  # no permission, an unreadable disk
+        raise ConfigError(f"{path}: cannot read the configuration file: {error.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # Where it is, so that the operator finds the byte (often a Latin-1 umlaut).
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 (byte 0x{data[error.start]:02x} in line {line}); "
+            "save the file as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+
+
 def load_config(path: Path | None = None, *, environ: dict[str, str] | None = None) -> Config:
     """Read and validate the configuration; embedded defaults when there is no file."""
     env = dict(os.environ if environ is None else environ)
@@ -104,12 +129,7 @@ def load_config(path: Path | None = None, *, environ: dict[str, str] | None = No
         path = DEFAULT_CONFIG_FILE
     if path is not None:
         source = str(path)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such configuration file") from None
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"{path}: not valid TOML: {error}") from None
+        raw = _read(path)
     for variable, (section, key) in ENV_SECRETS.items():
         value = env.get(variable)
         # A secret alone does not switch a platform on: only its section in the file does.

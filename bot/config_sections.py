@@ -77,7 +77,11 @@ class DatabaseConfig(Section):
     @field_validator("url")
     @classmethod
     def _supported(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("sqlite:", "postgresql")):
+        # Only the drivers the program ships: postgresql+psycopg2:// would fail at start
+        # with a missing module.
+        if value is not None and not value.startswith(
+            ("sqlite:", "postgresql:", "postgresql+psycopg:")
+        ):
             raise ValueError("use sqlite:///path/file.db or postgresql+psycopg://user@host/db")
         return value
 

@@ -88,7 +88,7 @@ def check_configuration(config: Config) -> Finding:
     source = str(config.source) if config.source else "embedded defaults"
     platforms = [name for name in ("matrix", "telegram") if getattr(config, name) is not None]
     municipality = config.municipality
-    problem = _not_writable(config.data_dir)
+    problem = data_dir_problem(config.data_dir)
     if problem:
         return Finding(False, f"configuration: {source}: bot.data_dir {problem}")
     return Finding(
@@ -98,7 +98,7 @@ def check_configuration(config: Config) -> Finding:
     )
 
 
-def _not_writable(folder: Path) -> str | None:
+def data_dir_problem(folder: Path) -> str | None:
     """Why the bot could not write in (or create) `folder`, or None."""
     existing = folder.absolute()
     while not existing.exists():

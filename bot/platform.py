@@ -54,6 +54,16 @@ PRUNE_EVERY = 3600.0  # seconds
 _DELIVERED = "delivered:"
 
 
+class CredentialsRejected(Exception):
+    """The platform refused the bot's credentials (a token, a password): trying again would
+    not help, the operator must fix the configuration. `regelkreis run` exits with status 6."""
+
+
+class PlatformBroken(Exception):
+    """The platform answers what the bot cannot use (not its API, a malformed answer), and
+    keeps doing so. The message is for the operator; `regelkreis run` exits with status 7."""
+
+
 class Platform:
     """One adapter's side of the core: its answers, claims, state, lease and pruning.
 

@@ -13,10 +13,12 @@ from datetime import datetime
 from typing import TextIO
 
 from bot.bootstrap import App
+from bot.cli_errors import USAGE
 from bot.console import PLATFORM, ConsoleNotifier, render
 from bot.runner import build_notifiers
 from handlers.ports import Notifier
 from schedules.scheduler import RunResult, parse_now, sweep_and_deliver
+from storage.limits import EARLIEST, LATEST, in_range
 
 
 async def run_due(
@@ -46,12 +48,22 @@ def run_due_command(
             f"regelkreis: --now {now_text!r} is not an ISO time (e.g. 2027-03-01T08:00)",
             file=sys.stderr,
         )
-        return 2
+        return USAGE
+    # The date as written first: converting year 1 or 9999 to local time can overflow, and
+    # so would the sweep, which adds days to `now`.
+    if not in_range(now.date()) or not in_range(now.astimezone(rules.zone).date()):
+        print(
+            f"regelkreis: --now {now_text!r} is outside the dates the program accepts "
+            f"({EARLIEST.isoformat()} to {LATEST.isoformat()})",
+            file=sys.stderr,
+        )
+        return USAGE
     return asyncio.run(_run_due_command(app, now, dry_run, out))
 
 
 async def _run_due_command(app: App, now: datetime, dry_run: bool, out: TextIO) -> int:
     notifiers: dict[str, Notifier] = {PLATFORM: ConsoleNotifier(out)}
+    refused: list[tuple[int, str]] = []  # platforms that refused the bot: (status, line)
     configured = {PLATFORM} | {
         name for name in ("matrix", "telegram") if getattr(app.config, name) is not None
     }
@@ -60,7 +72,7 @@ async def _run_due_command(app: App, now: datetime, dry_run: bool, out: TextIO) 
     else:
         # Send-only notifiers: nothing is polled or answered, no lease is taken; a platform
         # the running bot holds keeps its entries pending for the bot (docs/reminders.md).
-        async with build_notifiers(app) as chat:
+        async with build_notifiers(app, refused=refused) as chat:
             result = await run_due(app, notifiers | chat, now, platforms=configured)
     local = now.astimezone(app.config.municipality.zone)
     if dry_run:
@@ -80,4 +92,8 @@ async def _run_due_command(app: App, now: datetime, dry_run: bool, out: TextIO) 
             f"recorded, {result.delivered} delivered.\n"
         )
     out.flush()
-    return 0
+    # What could go went; a platform that refused the bot makes the cron job fail, with the
+    # line that says why (its reminders stay pending for the next run).
+    for _status, line in refused:
+        print(f"regelkreis: {line}; its reminders wait for the next run", file=sys.stderr)
+    return max((status for status, _line in refused), default=0)

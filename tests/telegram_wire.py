@@ -219,6 +219,7 @@ class Failure:
     description: str = "Too Many Requests: retry after 1"
     parameters: JSON | None = None
     network: bool = False  # drop the connection without an answer
+    body: bytes | None = None  # answer 200 with this body instead: a broken Bot API
 
 
 @dataclass
@@ -477,15 +478,19 @@ class WireServer:
         code: int | None = None,
         description: str | None = None,
         network: bool = False,
+        body: bytes | None = None,
     ) -> None:
-        """The next `times` calls of `method` fail: 429 with retry_after, another status, or the
-        connection drops without an answer."""
+        """The next `times` calls of `method` fail: 429 with retry_after, another status, the
+        connection drops without an answer, or (`body`) a 200 with a body that is no Bot API
+        answer."""
         if retry_after is not None:
             failure = Failure(
                 429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
             )
         else:
-            failure = Failure(code or 500, description or "Internal Server Error", None, network)
+            failure = Failure(
+                code or 500, description or "Internal Server Error", None, network, body
+            )
         queue = self.failures.setdefault(method.lower(), deque())
         queue.extend([failure] * times)
 
@@ -542,6 +547,11 @@ class WireServer:
             assert request.transport is not None
             request.transport.abort()
             raise web.HTTPInternalServerError()  # never reaches the client
+        if failure is not None and failure.body is not None:
+            call.ok, call.description = False, "broken answer"
+            self.calls.append(call)
+            self._notify()
+            return web.Response(body=failure.body, content_type="text/html")
         try:
             if failure is not None:
                 raise ApiError(failure.code, failure.description, failure.parameters)

@@ -266,7 +266,7 @@ def test_db_upgrade_says_whether_it_created_upgraded_or_found_the_schema(
     assert f"Database schema upgraded from revision 0001 to {head}" in capsys.readouterr().out
 
 
-def test_db_upgrade_on_an_unreachable_database_is_one_line_and_exit_1(
+def test_db_upgrade_on_an_unreachable_database_is_one_line_and_exit_5(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "pg.toml"
@@ -275,7 +275,7 @@ def test_db_upgrade_on_an_unreachable_database_is_one_line_and_exit_1(
         '[database]\nurl = "postgresql+psycopg://regelkreis:geheim@127.0.0.1:1/test"\n',
         encoding="utf-8",
     )
-    assert main(["db", "upgrade", "--config", str(path)]) == 1
+    assert main(["db", "upgrade", "--config", str(path)]) == 5
     captured = capsys.readouterr()
     [line] = captured.err.splitlines()
     assert line.startswith(
@@ -293,7 +293,7 @@ def test_a_schema_newer_than_the_program_is_refused_and_left_alone(
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     capsys.readouterr()
-    assert run(config_file, "db", "upgrade") == 1
+    assert run(config_file, "db", "upgrade") == 5
     [line] = capsys.readouterr().err.splitlines()
     assert "schema at revision 9999, which regelkreis" in line
     assert "a newer regelkreis upgraded this database" in line

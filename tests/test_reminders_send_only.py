@@ -238,10 +238,14 @@ def test_a_platform_that_cannot_connect_keeps_its_reminders_for_the_next_run(
     )
     app = make_app(sqlite_only_engine, clock, config=config)
     on_telegram(app, wire, WOLF, "Andreas Wolf")
-    out = run_due(app)
+    out = io.StringIO()
+    # The cron job is told: a refused token is exit status 6 (docs/operations.md), after
+    # what could be delivered elsewhere went out.
+    assert run_due_command(app, "2026-11-30T08:00", False, out) == 6
+    said = out.getvalue()
     assert wire.methods() == []  # refused before any method ran (401)
     assert [s for _k, s, _w in states(app, "overdue:M-43:")] == [OutboxState.PENDING]
-    assert out.endswith("18 reminders recorded, 17 delivered.\n"), out
+    assert said.endswith("18 reminders recorded, 17 delivered.\n"), said
 
 
 # -- Matrix ------------------------------------------------------------------------------------

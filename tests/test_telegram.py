@@ -390,7 +390,7 @@ def test_a_second_poller_says_so_and_exits(tg_app: App, capsys: pytest.CaptureFi
             started = time.monotonic()
             code = await serve(tg_app, [second])
             assert code == 3 and time.monotonic() - started < 5
-            assert "is already served by another process" in capsys.readouterr().out
+            assert "is already served by another process" in capsys.readouterr().err
             # The first one goes on serving.
             assert "M-1" in await tg.say_text(tg.julia, tg.chat(tg.julia), "/status M-1")
 

@@ -12,7 +12,8 @@ from typing import Any
 import nio
 
 from bot.config import MatrixConfig
-from bot.matrix.errors import NETWORK_ERRORS, Backoff
+from bot.matrix.errors import NETWORK_ERRORS, Backoff, http_status
+from bot.platform import CredentialsRejected
 
 log = logging.getLogger("regelkreis.matrix")
 
@@ -65,19 +66,35 @@ class Session:
                     client.access_token = token
                     whoami = await client.whoami()
                     if isinstance(whoami, nio.WhoamiError):
-                        raise RuntimeError(f"Matrix access token refused: {whoami.message}")
+                        if _passing(whoami):
+                            await backoff.wait("Matrix login", _answer(whoami))
+                            continue
+                        raise CredentialsRejected(
+                            f"Matrix: {config.homeserver} refused the access token of "
+                            f"{config.user_id} ({_answer(whoami)}): check matrix.access_token "
+                            "(or REGELKREIS_MATRIX_ACCESS_TOKEN)"
+                        )
                     client.restore_login(config.user_id, whoami.device_id, token)
                     self.write(whoami.device_id, token)
                 else:
                     if config.password is None:
-                        raise RuntimeError(
-                            "the Matrix access token is no longer valid and no password is set"
+                        raise CredentialsRejected(
+                            f"Matrix: the access token of {config.user_id} is no longer valid "
+                            "and no password is set: set matrix.password or a new "
+                            "matrix.access_token"
                         )
                     answer = await client.login(
                         config.password.get_secret_value(), device_name=config.device_name
                     )
                     if isinstance(answer, nio.LoginError):
-                        raise RuntimeError(f"Matrix login refused: {answer.message}")
+                        if _passing(answer):
+                            await backoff.wait("Matrix login", _answer(answer))
+                            continue
+                        raise CredentialsRejected(
+                            f"Matrix: {config.homeserver} refused the login of "
+                            f"{config.user_id} ({_answer(answer)}): check matrix.password "
+                            "(or REGELKREIS_MATRIX_PASSWORD)"
+                        )
                     self.write(answer.device_id, answer.access_token)
                 if client.should_upload_keys:
                     await client.keys_upload()
@@ -90,3 +107,14 @@ class Session:
             display_name = getattr(name, "displayname", None)
         log.info("Matrix: logged in as %s, device %s", client.user_id, client.device_id)
         return display_name
+
+
+def _passing(answer: Any) -> bool:
+    """A refusal that says nothing about the credentials: rate limited, or the homeserver
+    (or the proxy before it) failing for now. Trying again, like a network error."""
+    status = http_status(answer)
+    return answer.status_code == "M_LIMIT_EXCEEDED" or status is None or status >= 500
+
+
+def _answer(answer: Any) -> str:
+    return f"{answer.status_code or http_status(answer)}: {answer.message}"

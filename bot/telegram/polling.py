@@ -30,6 +30,7 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot.config import TelegramConfig
+from bot.platform import CredentialsRejected, PlatformBroken
 from bot.telegram.secrecy import TokenRejected
 from bot.transport import TransportTaken
 
@@ -39,6 +40,11 @@ AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 # Only what the bot acts on: no edited messages (an edit must not run a command twice).
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 RATE_LIMIT_RETRIES = 3
+
+
+class RejectedToken(TokenRejected, CredentialsRejected):
+    """The token Telegram refused: the adapter's TokenRejected, and for `regelkreis run` a
+    rejected credential (exit status 6)."""
 
 
 class ChatOrderedProcessor(BaseUpdateProcessor):
@@ -149,16 +155,24 @@ class Polling:
                 return
             except InvalidToken:
                 # PTB's message quotes the token; this one names the setting instead.
-                raise TokenRejected(
+                raise RejectedToken(
                     f"Telegram rejected the token of bot {self.bot_id}: check telegram.token "
                     "(or REGELKREIS_TELEGRAM_TOKEN) with BotFather"
                 ) from None
             except (NetworkError, RetryAfter) as error:
                 if isinstance(error, BadRequest):
-                    raise
+                    raise self._broken(error) from error
                 log.warning("Telegram not reachable (%s); trying again in %.0f s", error, delay)
                 await asyncio.sleep(delay)
                 delay = min(60.0, delay * 2)
+            except TelegramError as error:  # an answer PTB cannot read: not a Bot API
+                raise self._broken(error) from error
+
+    def _broken(self, error: TelegramError) -> PlatformBroken:
+        return PlatformBroken(
+            f"Telegram: the Bot API at {self.config.base_url} gave no usable answer to getMe "
+            f"({error.message}); check telegram.base_url"
+        )
 
     async def start(self) -> None:
         """Start handling updates, fetched by long polling or posted to the webhook."""
