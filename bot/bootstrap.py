@@ -64,6 +64,7 @@ def reminder_rules(config: Config) -> ReminderRules:
         enabled=reminders.enabled,
         language=config.bot.language,
         platforms=configured_platforms(config),
+        keep_days=config.privacy.keep_days,
     )
 
 
@@ -78,6 +79,7 @@ def core_settings(config: Config) -> CoreSettings:
         reminders=reminder_rules(config),
         data_dir=config.data_dir,
         keep_generated_days=config.bot.keep_generated_days,
+        rate_limit=config.bot.rate_limit,
     )
 
 

@@ -168,6 +168,11 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         from bot.cli_report import report_command
 
         return report_command(upgraded_app(config), args)
+    if command == "audit" or (command == "person" and args.person_command == "export"):
+        from bot.cli_privacy import audit_command, export_person_command
+
+        handler = audit_command if command == "audit" else export_person_command
+        return handler(upgraded_app(config), args)
     app = upgraded_app(config)
     return operator_command(app, args)
 

@@ -84,6 +84,10 @@ def operator_command(app: App, args: argparse.Namespace) -> int:
             return f"{platform}:{room_id} is the coordination room."
 
         return run(coordinate)
+    if args.command == "person" and args.person_command in ("edit", "deactivate"):
+        from bot.cli_people import person_admin
+
+        return run(lambda ctx: person_admin(ctx, args))
     if args.command == "person":
         identities = [("matrix", m) for m in args.matrix] + [("telegram", t) for t in args.telegram]
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bot.cli_people import add_people_commands
+from bot.cli_privacy import add_audit_command, add_person_export
 from bot.version import program_version
 from handlers.admin import ROLE_WORDS
 from handlers.catalogs import Catalog
@@ -175,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="e-mail address for reminders when no chat reaches the person (docs/email.md)",
     )
+    add_people_commands(person_commands, common)
+    add_person_export(person_commands, common)
+    add_audit_command(commands, common)
 
     for name, aliases, catalog, what, example in (
         (

@@ -20,6 +20,7 @@ from bot.config_sections import (
     BotConfig,
     DatabaseConfig,
     MunicipalityConfig,
+    PrivacyConfig,
     RemindersConfig,
     Section,
 )
@@ -66,6 +67,7 @@ class Config(Section):
     # The section's presence enables e-mail as a step of the recipient chain.
     email: EmailConfig | None = None
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     # Where the file was read from; relative data_dir is taken relative to it.
     source: Path | None = Field(default=None, exclude=True)
 

@@ -86,12 +86,20 @@ class DatabaseConfig(Section):
         return value
 
 
+class PrivacyConfig(Section):
+    # Processed messages, finished outbox entries and sent-message records are deleted after
+    # this many days (docs/privacy.md); at least a week, for the exactly-once answers.
+    keep_days: int = Field(default=90, ge=7, le=3650)
+
+
 class BotConfig(Section):
     language: Literal["de", "en"] = "de"
     data_dir: Path = Path("data")
     admins: list[str] = Field(default_factory=list)
     # Reports, charts and exports under data_dir/generated/ are removed after this many days.
     keep_generated_days: int = Field(default=7, ge=1, le=3650)
+    # Commands one person may send per minute on a chat platform; 0 turns the limit off.
+    rate_limit: int = Field(default=20, ge=0, le=10_000)
 
     @field_validator("admins")
     @classmethod

@@ -57,6 +57,21 @@ _ACCESS_ROLES = {
     Access.ADMIN: "access.admin",
 }
 
+
+class Scope(enum.Enum):
+    """Which objects a permitted role may act on (PRODUCT.md §1); the handler enforces it."""
+
+    ANY = "any"
+    # A department member: measures and goals their department leads or takes part in.
+    LEAD_OR_PARTICIPATING = "lead_or_participating"
+    # A department member: measures their department leads.
+    LEAD = "lead"
+    # Anyone for themselves; coordinators for anyone (vertretung).
+    SELF_OR_COORDINATION = "self_or_coordination"
+    # Anyone, for themselves only (sprache).
+    SELF = "self"
+
+
 # Commands a sender who is not registered may still use (they reveal nothing of the data).
 OPEN_TO_UNREGISTERED = frozenset({"help", "whoami"})
 
@@ -75,6 +90,7 @@ class Command:
     # May take seconds (an import, an export): adapters answer it beside the room's order,
     # so messages sent meanwhile are not held up behind it.
     slow: bool = False
+    scope: Scope = Scope.ANY
 
     @property
     def ascii(self) -> str:

@@ -24,6 +24,9 @@ from storage.lookup import How, Kind, Match, NameLookup, Resolution, id_shape
 from storage.models import AuditEntry, Department, Goal, Measure, Person, Role, RoomLink
 from storage.uow import UnitOfWork
 
+# A person shown with their department, as namesakes are: "Max Müller (JA)".
+_LABELLED = re.compile(r"(.+?)\s*\(([^()]+)\)")
+
 
 @dataclass(frozen=True)
 class CoreSettings:
@@ -45,6 +48,8 @@ class CoreSettings:
     data_dir: Path = Path("data")
     # Files under data_dir/generated/ (reports, charts, exports) are pruned after this.
     keep_generated_days: int = 7
+    # Commands a sender may send per minute on a chat platform (0: no limit).
+    rate_limit: int = 20
 
     @cached_property
     def rules(self) -> ReminderRules:
@@ -181,7 +186,12 @@ class Context:
 
     def resolve(self, text: str, kinds: Collection[Kind], *, start: int = 0, end: int = 0) -> Match:
         """Resolve a reference or raise NotFound / Ambiguous (with the span, for picking) or
-        Refused (an id of another kind)."""
+        Refused (an id of another kind). `Max Müller (JA)`, the form namesakes are shown in,
+        names the person of that department."""
+        if Kind.PERSON in kinds:
+            labelled = self._labelled_person(text)
+            if labelled is not None:
+                return labelled
         resolution = self.lookup.resolve(
             self.session, text, kinds, write=self.writes, pins=self.incoming.pins
         )
@@ -195,6 +205,23 @@ class Context:
             raise Ambiguous(text, start, end, resolution.candidates, resolution.more)
         hint = None if resolution.candidates else self._not_found_hint(text, kinds)
         raise NotFound(text, resolution.candidates, hint)
+
+    def _labelled_person(self, text: str) -> Match | None:
+        shape = _LABELLED.fullmatch(text.strip())
+        if shape is None:
+            return None
+        found = self.session.execute(
+            select(Person.id, Person.name, Department.key)
+            .join(Department, Person.department_id == Department.id)
+            .where(
+                func.lower(Person.name) == shape[1].strip().lower(),
+                func.upper(Department.key) == shape[2].strip().upper(),
+            )
+        ).all()
+        if len(found) != 1:
+            return None
+        person_id, name, key = found[0]
+        return Match(Kind.PERSON, person_id, f"{name} ({key})")
 
     def take_option_words(
         self, args: Args, kinds: Mapping[str, Collection[Kind]], *, lists: Collection[str] = ()

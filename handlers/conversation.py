@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from handlers import plan_chat
 from handlers.commands import Command, fold
 from handlers.core import Incoming, Language, Reply, ShownVersion
-from handlers.dispatch import Claim, Dispatcher, is_pick, shown_by
+from handlers.dispatch import SILENT, Claim, Dispatcher, is_pick, shown_by
 from handlers.ports import Clock
 from handlers.views import reaction_command
 from storage.models import PendingChoice, SentMessage
@@ -55,9 +55,14 @@ class Conversation:
         and restarts. `incoming.reply_to`, the bot message it replies to, brings that
         message's measure version (a reply to an old message is checked against it) and
         picks from a numbered list."""
-        if claim is None:
-            return self._dispatcher.handle(incoming)
-        return self._dispatcher.handle_once(incoming, claim)
+        reply = (
+            self._dispatcher.handle(incoming)
+            if claim is None
+            else self._dispatcher.handle_once(incoming, claim)
+        )
+        # Silence on purpose (an unregistered sender told already today, a second message
+        # over the rate limit): nothing is sent.
+        return None if reply is not None and reply.outcome == SILENT else reply
 
     def received_file(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -37,6 +38,9 @@ class Incoming:
     reply_to: str | None = None
     # Set by a numbered pick: the chosen candidates, resolved before anything else.
     pins: tuple[Pin, ...] = ()
+    # When the platform says it was sent (aware): a message from the backlog answered after
+    # downtime is not rate-limited.
+    sent_at: datetime | None = None
 
     @property
     def sender_address(self) -> str:

@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import (
@@ -43,6 +43,7 @@ from handlers.core import Incoming, Language, Reply, ShownVersion
 from handlers.dates import DateOutOfRange
 from handlers.i18n import fmt_number, t
 from handlers.ports import Clock, system_clock
+from handlers.rate_limit import RateLimiter, Verdict
 from storage.limits import EARLIEST, LATEST, MESSAGE_LIMIT, OutOfRange, TooLong, clean
 from storage.lookup import Kind, NameLookup, Pin
 from storage.models import (
@@ -53,10 +54,14 @@ from storage.models import (
     Role,
     RoomLink,
     SentMessage,
+    UnregisteredNotice,
 )
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("regelkreis.dispatch")
+
+# A reply that is not sent: the adapters send nothing (handlers/conversation.py).
+SILENT = "silent"
 
 # How long a numbered candidate list waits for its pick.
 PICK_EXPIRY = timedelta(minutes=30)
@@ -80,6 +85,8 @@ class _Effects:
     used_choice: int | None = None  # the pending choice a pick consumed (or that expired)
     new_choice: PendingChoice | None = None  # the numbered list this reply asks from
     moved_to: tuple[int, str] | None = None  # (person id, platform) where they wrote now
+    # (platform, room id, day): an unregistered sender was told whom to ask here today.
+    noticed: tuple[str, str, date] | None = None
     failed: bool = False  # the command raised an error or a question: its changes are undone
 
     @property
@@ -90,6 +97,7 @@ class _Effects:
             or self.used_choice is not None
             or self.new_choice is not None
             or self.moved_to is not None
+            or self.noticed is not None
         )
 
 
@@ -195,6 +203,7 @@ class Dispatcher:
         self._slow_writes = 0
         self._slow_lock = threading.Lock()
         self._deferred: queue.SimpleQueue[tuple[Incoming, _Effects]] | None = None
+        self._limiter = RateLimiter(settings.rate_limit)
 
     def handle(self, incoming: Incoming) -> Reply:
         return self._handle_safely(incoming, None)
@@ -315,6 +324,13 @@ class Dispatcher:
                     claim.recorded = True
                 assert isinstance(answer, Reply)  # a write's question went into `effects`
                 return answer
+        if (
+            isinstance(answer, Reply)
+            and answer.outcome == "unregistered"
+            and incoming.platform != "console"
+        ):
+            today = self.clock().astimezone(self.settings.timezone).date()
+            effects.noticed = (incoming.platform, incoming.room_id, today)
         if isinstance(answer, _Ask):
             effects.new_choice = answer.choice
             effects.supersede = False  # the new list replaces the old one
@@ -337,12 +353,22 @@ class Dispatcher:
         """The command's answer. A numbered list comes back as `_Ask` from a read, and goes
         into `effects` in a write."""
         lang = self._language(person, room)
+        if person is not None and incoming.platform != "console":
+            limited = self._rate_limited(incoming)
+            if limited is not None:
+                return limited
         if (
             person is None
             and not is_admin
             and (command is None or command.key not in OPEN_TO_UNREGISTERED)
         ):
             return self._unregistered(uow.session, incoming, lang)
+        if (
+            person is not None
+            and not person.active
+            and (command is None or command.key not in OPEN_TO_UNREGISTERED)
+        ):
+            return Reply.text(t(lang, "people.you_are_deactivated"), outcome="refused")
         if command is None:
             return self._unknown(text, lang)
         if not command.access.allows(person.role if person else None, is_admin):
@@ -507,12 +533,40 @@ class Dispatcher:
             session.execute(
                 update(PendingChoice).where(*self._pending_where(incoming)).values(superseded=True)
             )
+        if effects.noticed is not None:
+            platform, room_id, day = effects.noticed
+            try:
+                with session.begin_nested():
+                    session.add(UnregisteredNotice(platform=platform, room_id=room_id, day=day))
+            except IntegrityError:
+                pass  # another process told them at the same moment: once is enough
         if effects.moved_to is not None:
             # Where a person last wrote decides where reminders go first.
             person_id, platform = effects.moved_to
             session.execute(
                 update(Person).where(Person.id == person_id).values(last_platform=platform)
             )
+
+    def _rate_limited(self, incoming: Incoming) -> Reply | None:
+        """None, or the answer to a registered person over the limit (docs/operations.md): the
+        message is taken on (claimed) but not run. Unregistered senders are silenced by their
+        once-a-day notice instead."""
+        now = self.clock()
+        verdict = self._limiter.check(incoming.sender_address, now, incoming.sent_at)
+        if verdict is Verdict.ALLOW:
+            return None
+        if verdict is Verdict.SILENT:
+            return Reply(outcome=SILENT)
+        lang = self.settings.language
+        return Reply.text(
+            t(
+                lang,
+                "rate_limited",
+                limit=self.settings.rate_limit,
+                seconds=self._limiter.wait_seconds(incoming.sender_address, now),
+            ),
+            outcome="refused",
+        )
 
     def _identify(
         self, session: Session, incoming: Incoming
@@ -557,6 +611,18 @@ class Dispatcher:
         return self.settings.language
 
     def _unregistered(self, session: Session, incoming: Incoming, lang: Language) -> Reply:
+        """Whom to ask, once per room and day; then silence, so a busy room is not flooded
+        by the bot answering every message of someone it does not know."""
+        today = self.clock().astimezone(self.settings.timezone).date()
+        told = session.scalar(
+            select(UnregisteredNotice.id).where(
+                UnregisteredNotice.platform == incoming.platform,
+                UnregisteredNotice.room_id == incoming.room_id,
+                UnregisteredNotice.day == today,
+            )
+        )
+        if told is not None and incoming.platform != "console":
+            return Reply(outcome=SILENT)
         coordinators = (
             session.execute(
                 select(Person.name)

@@ -128,6 +128,9 @@ class ReminderRules:
     # The platforms that deliver ("matrix", "telegram", "email" as configured); none of the
     # chat ones means the console reaches everyone (storage.reach).
     platforms: frozenset[str] = frozenset()
+    # Processed messages, finished outbox entries and sent-message records are deleted after
+    # this many days (schedules/prune.py, docs/privacy.md).
+    keep_days: int = 90
     calendar: WorkCalendar = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

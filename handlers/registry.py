@@ -15,13 +15,14 @@ from handlers import (
     indicators,
     measures,
     meetings,
+    people,
     plan_chat,
     reminders,
     report_chat,
     status,
     zielmatrix,
 )
-from handlers.commands import Access, Command, Registry
+from handlers.commands import Access, Command, Registry, Scope
 
 
 def build_registry() -> Registry:
@@ -115,6 +116,7 @@ def build_registry() -> Registry:
             Access.MEMBER,
             measures.report,
             writes=True,
+            scope=Scope.LEAD_OR_PARTICIPATING,
         ),
         Command(
             "done",
@@ -123,6 +125,7 @@ def build_registry() -> Registry:
             Access.MEMBER,
             measures.done,
             writes=True,
+            scope=Scope.LEAD,
         ),
         Command(
             "indicator_new",
@@ -141,6 +144,7 @@ def build_registry() -> Registry:
             indicators.record,
             writes=True,
             options=indicators.VALUE_OPTIONS,
+            scope=Scope.LEAD_OR_PARTICIPATING,
         ),
         Command(
             "evaluate",
@@ -309,12 +313,30 @@ def build_registry() -> Registry:
             options=admin.PERSON_OPTIONS,
         ),
         Command(
+            "person_edit",
+            ("person ändern",),
+            ("person edit", "person change"),
+            Access.ADMIN,
+            people.change_person,
+            writes=True,
+            options=people.EDIT_OPTIONS,
+        ),
+        Command(
+            "person_deactivate",
+            ("person deaktivieren",),
+            ("person deactivate",),
+            Access.ADMIN,
+            people.deactivate,
+            writes=True,
+        ),
+        Command(
             "deputy",
             ("vertretung",),
             ("deputy",),
             Access.REGISTERED,
             absence.deputy,
             writes=True,
+            scope=Scope.SELF_OR_COORDINATION,
         ),
         Command(
             "reminders",
@@ -339,6 +361,7 @@ def build_registry() -> Registry:
             Access.EVERYONE,
             account.language,
             writes=True,
+            scope=Scope.SELF,
         ),
     ]
     registry = Registry()

@@ -634,6 +634,8 @@ class _Ways:
         found: list[Target] = []
         while person is not None and person.id not in seen:
             seen.add(person.id)
+            if not person.active:
+                break  # deactivated: the lead department's rooms get it (the chain goes on)
             if person.absent_until is not None and person.absent_until >= self.today:
                 # Absent: the deputy gets it (and while the deputy is away, theirs).
                 absent = absent or person

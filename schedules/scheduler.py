@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from handlers.meeting_records import freeze_started_meetings
 from handlers.ports import Clock, Notifier, ReminderRules
 from schedules.delivery import Outgoing, deliver_due, preview
+from schedules.prune import prune_daily
 from schedules.sweep import SweepResult, run_sweep, sweep
 from storage.uow import UnitOfWorkFactory
 
@@ -49,8 +50,16 @@ async def sweep_and_deliver(
         )
     swept = await asyncio.to_thread(run_sweep, uows, rules, now)
     await asyncio.to_thread(freeze_meetings, uows, rules, now)
+    await asyncio.to_thread(prune_bookkeeping, uows, rules, now)
     delivered = await deliver_due(uows, notifiers, now, rules=rules, platforms=platforms)
     return RunResult(swept, delivered)
+
+
+def prune_bookkeeping(uows: UnitOfWorkFactory, rules: ReminderRules, now: datetime) -> None:
+    """Once a day: the bookkeeping older than `[privacy] keep_days` goes (schedules/prune.py)."""
+    with uows(write=True) as uow:
+        prune_daily(uow.session, now, rules.keep_days)
+        uow.commit()
 
 
 def freeze_meetings(uows: UnitOfWorkFactory, rules: ReminderRules, now: datetime) -> int:

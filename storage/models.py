@@ -164,11 +164,18 @@ class Person(Base):
     last_platform: Mapped[str | None] = mapped_column(String(16))
     # Reminders go here when e-mail is configured and no chat reaches them (PRODUCT.md §3).
     email: Mapped[str | None] = mapped_column(String(255))
+    # Deactivated (`person deaktivieren`): can no longer act; their measures stay, their
+    # reminders go to the lead department's room.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     department: Mapped[Department | None] = relationship()
     deputy: Mapped[Person | None] = relationship(remote_side="Person.id")
     identities: Mapped[list[ChatIdentity]] = relationship(
         back_populates="person", cascade="all, delete-orphan"
     )
+
+    @property
+    def active(self) -> bool:
+        return self.deactivated_at is None
 
 
 class ChatIdentity(Base):
@@ -641,6 +648,20 @@ class ProcessedMessage(Base):
     room_id: Mapped[str | None] = mapped_column(String(255))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     __table_args__ = (UniqueConstraint("platform", "message_id", name="uq_processed_messages_msg"),)
+
+
+class UnregisteredNotice(Base):
+    """An unregistered sender was told whom to ask in this room on this day: once, then
+    silence, so a busy room is not flooded (PRODUCT.md §5)."""
+
+    __tablename__ = "unregistered_notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    room_id: Mapped[str] = mapped_column(String(255))
+    day: Mapped[date] = mapped_column(Date)
+    __table_args__ = (
+        UniqueConstraint("platform", "room_id", "day", name="uq_unregistered_notices_room_day"),
+    )
 
 
 class PlatformState(Base):

@@ -75,6 +75,13 @@ NOT_REPLIES: dict[str, set[tuple[str, str]]] = {
         ("schedules/scheduler.py", "reminder sweep and outbox delivery"),
     },
     "example names in the command line's (English) help: data as the operator types it": {
+        ("bot/cli_people.py", 'the person, e.g. "Max Müller" or "Max Müller (JA)"'),
+        ("bot/cli_privacy.py", 'the person, e.g. "Max Müller" or "Max Müller (JA)"'),
+        (
+            "bot/cli_people.py",
+            "Change a registered person; what changed is printed and audited. A name shared by "
+            'several people needs their department: "Max Müller (JA)".',
+        ),
         ("bot/cli_parser.py", 'display name, e.g. "Max Müller"'),
         ("bot/cli_parser.py", "Fachkräftemangel"),
     },
@@ -109,6 +116,49 @@ NOT_REPLIES: dict[str, set[tuple[str, str]]] = {
     },
     "a character class of right-to-left scripts (bot/outgoing.py)": {
         ("bot/outgoing.py", "\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc"),
+    },
+    "docs/roles.md as handlers/role_table.py writes it: documentation, in English": {
+        ("handlers/role_table.py", "everyone, also unregistered senders"),
+        ("handlers/role_table.py", "koordination, ressort, lesen"),
+        ("handlers/role_table.py", "koordination, ressort"),
+        (
+            "handlers/role_table.py",
+            "ressort: only measures and goals their department leads or takes part in",
+        ),
+        ("handlers/role_table.py", "ressort: only measures their department leads"),
+        ("handlers/role_table.py", "themselves; koordination for anyone"),
+        ("handlers/role_table.py", "# Who may use which command"),
+        ("handlers/role_table.py", "Generated from the command registry (handlers/registry.py)"),
+        (
+            "handlers/role_table.py",
+            "by `python -m handlers.role_table`; a test fails when it is stale.",
+        ),
+        (
+            "handlers/role_table.py",
+            "Roles (PRODUCT.md §1): `koordination` (coordinators), `ressort`",
+        ),
+        (
+            "handlers/role_table.py",
+            "(department members), `lesen` (read only). Administrators are named",
+        ),
+        (
+            "handlers/role_table.py",
+            "in the configuration (`[bot] admins`) or registered with `--admin`;",
+        ),
+        (
+            "handlers/role_table.py",
+            "they may also do everything their role allows. A deactivated person",
+        ),
+        (
+            "handlers/role_table.py",
+            "may only use `hilfe` and `wer bin ich`. A refusal names the role",
+        ),
+        ("handlers/role_table.py", "that is needed."),
+        (
+            "handlers/role_table.py",
+            "| Command (German / English) | Who | Department scope | Changes data |",
+        ),
+        ("handlers/role_table.py", "wrote {}\n"),
     },
     "a legend's place as matplotlib names it (handlers/charts.py)": {
         ("handlers/charts.py", "outside lower center"),

@@ -222,6 +222,10 @@ HELP_ALL = [
     "ressort — Verknüpfung dieses Raums zeigen",
     "raum koordination — diesen Raum zum Koordinationsraum machen",
     'person neu "<name>" ressort: rolle: <chat-id> — Person mit Chat-ID registrieren',
+    "person ändern <person> ressort: rolle: kennung: email: — Ressort, Rolle, Chat-Kennungen "
+    "oder E-Mail einer Person ändern (kennung:-… entfernt, email:- löscht)",
+    "person deaktivieren <person> — Person deaktivieren: Maßnahmen bleiben, Erinnerungen gehen "
+    "an das Ressort",
     "wer bin ich — Chat-ID, Rolle und Raum anzeigen",
     "sprache de|en — Antwortsprache für mich",
 ]
@@ -932,14 +936,18 @@ def test_an_unregistered_sender_gets_their_chat_id_and_whom_to_ask_for_anything(
 ) -> None:
     before = world(stranger.app)
     registry = stranger.app.dispatcher.registry
-    for command in registry.commands:
-        if command.key in ("help", "whoami"):
-            continue
-        for typed in (command.example_line("de"), command.example_line("en"), command.de[0]):
-            reply = stranger.reply(typed)
-            assert (reply.outcome, reply.plain()) == ("unregistered", UNREGISTERED), typed
-    for typed in ("stauts", "1", "sprache en", "status M-1"):
-        assert stranger.say(typed) == UNREGISTERED
+    typed_all = [
+        typed
+        for command in registry.commands
+        if command.key not in ("help", "whoami")
+        for typed in (command.example_line("de"), command.example_line("en"), command.de[0])
+    ] + ["stauts", "1", "sprache en", "status M-1"]
+    replies = [(typed, stranger.reply(typed)) for typed in typed_all]
+    first = replies[0][1]
+    assert (first.outcome, first.plain()) == ("unregistered", UNREGISTERED)
+    # Then silence in this room for the rest of the day (PRODUCT.md §5): nothing is sent.
+    for typed, reply in replies[1:]:
+        assert (reply.outcome, reply.plain()) == ("silent", ""), typed
     assert world(stranger.app) == before
 
 

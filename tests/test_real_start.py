@@ -487,6 +487,10 @@ HELP_FOR_COORDINATORS = "\n".join(
         "ressort — Verknüpfung dieses Raums zeigen",
         "raum koordination — diesen Raum zum Koordinationsraum machen",
         'person neu "<name>" ressort: rolle: <chat-id> — Person mit Chat-ID registrieren',
+        "person ändern <person> ressort: rolle: kennung: email: — Ressort, Rolle, Chat-Kennungen "
+        "oder E-Mail einer Person ändern (kennung:-… entfernt, email:- löscht)",
+        "person deaktivieren <person> — Person deaktivieren: Maßnahmen bleiben, Erinnerungen gehen "
+        "an das Ressort",
         "vertretung [person] durch <vertretung> bis <datum> — Abwesenheit und Vertretung "
         "(ende: zurück)",
         "erinnerungen [an|aus|zeit:HH:MM] — Erinnerungen dieses Raums",

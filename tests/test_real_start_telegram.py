@@ -336,11 +336,6 @@ def test_a_button_on_an_outdated_assignment_notice_is_refused(town: Town) -> Non
     assert state(app)["measures"][0][6] is MeasureStatus.AT_RISK
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Known, issue 14 (people, privacy): an unregistered sender is answered every "
-    "time, not once per room per day",
-)
 def test_bug_an_unregistered_sender_is_answered_once_per_room_and_day(town: Town) -> None:
     async def scenario() -> None:
         async with running_bot(town):

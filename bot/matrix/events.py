@@ -4,6 +4,7 @@ stands for a quick answer, a message it cannot decrypt. Each becomes a conversat
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import nio
@@ -190,6 +191,7 @@ class Events:
             sender_name=room.user_name(event.sender),
             is_direct=self._is_direct(room),
             reply_to=reply_to,
+            sent_at=_sent_at(event),
         )
 
         async def work() -> None:
@@ -265,3 +267,9 @@ class Events:
             relates_to={"m.in_reply_to": {"event_id": event.event_id}},
             mention=event.sender,
         )
+
+
+def _sent_at(event: Any) -> datetime | None:
+    """The homeserver's time of the event (milliseconds since the epoch), aware."""
+    stamp = getattr(event, "server_timestamp", None)
+    return datetime.fromtimestamp(stamp / 1000, UTC) if isinstance(stamp, int) else None

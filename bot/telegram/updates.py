@@ -109,6 +109,7 @@ class Updates:
             is_direct=chat.type == ChatType.PRIVATE,
             # The core looks up what that message showed, and picks from a list there.
             reply_to=str(replied.message_id) if replies_to_bot and replied else None,
+            sent_at=message.date,
         )
         await self.shared.in_turn(incoming, self._reply(update, message, incoming))
 

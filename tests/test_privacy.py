@@ -1,0 +1,96 @@
+"""What Regelkreis stores about a person, as the operator and the data-protection officer
+see it, from an empty database set up on the command line: `regelkreis audit` (csv, jsonl,
+--since, --person), `regelkreis person export` (everything about one person, as JSON), and
+the daily pruning of the bot's bookkeeping."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from storage.models import ProcessedMessage, UnregisteredNotice
+from tests.test_real_start import CLARA, MAX, Town, cli
+from tests.test_real_start import config_file as config_file
+from tests.test_real_start import town as town
+
+
+def story(town: Town) -> None:
+    clara = town.chat(CLARA)
+    assert (
+        clara.reply('neu "Kita Nordstadt" ressort:JA verantwortlich:"Max Müller"').outcome == "ok"
+    )
+    assert town.chat(MAX).reply("melden M-1 laufend 40% Träger gefunden").outcome == "ok"
+    assert clara.reply("person ändern Max Müller email:max@stadt.de").outcome == "ok"
+
+
+def test_the_audit_log_as_jsonl_and_csv_filtered_by_person_and_day(
+    town: Town, config_file: Path
+) -> None:
+    story(town)
+    status, said, err = cli(config_file, "audit", "--format", "jsonl", "--person", MAX)
+    assert (status, err) == (0, "")
+    entries = [json.loads(line) for line in said.splitlines()]
+    assert [(e["action"], e["entity_kind"], e["person"]) for e in entries] == [
+        ("report", "measure", MAX)
+    ]
+    assert entries[0]["after"]["progress"] == 40
+    status, said, err = cli(config_file, "audit")
+    rows = list(csv.DictReader(io.StringIO(said)))
+    assert status == 0 and rows[0].keys() >= {"at", "actor", "action", "before", "after"}
+    person_edit = [r for r in rows if r["entity_kind"] == "person" and r["action"] == "update"]
+    assert json.loads(person_edit[-1]["after"]) == {"email": "max@stadt.de"}
+    status, said, err = cli(config_file, "audit", "--since", "2100-01-01")
+    assert (status, said.splitlines()[1:]) == (0, [])
+    status, _said, err = cli(config_file, "audit", "--since", "31.12.2026")
+    assert (status, err) == (
+        2,
+        "regelkreis: --since '31.12.2026': a day as YYYY-MM-DD, e.g. 2026-01-31\n",
+    )
+
+
+def test_person_export_holds_everything_stored_about_the_person(
+    town: Town, config_file: Path, tmp_path: Path
+) -> None:
+    story(town)
+    out = tmp_path / "max.json"
+    status, said, err = cli(config_file, "person", "export", MAX, "--out", str(out))
+    assert (status, said, err) == (0, f"{out}: everything stored about Max Müller.\n", "")
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert document["person"]["email"] == "max@stadt.de"
+    assert document["identities"] == ["console:Max Müller"]
+    assert document["responsible_for"] == [
+        {"measure": "M-1", "title": "Kita Nordstadt", "status": "laufend"}
+    ]
+    assert [r["note"] for r in document["status_reports"]] == ["Träger gefunden"]
+    actions = [(e["action"], e["entity_kind"]) for e in document["audit_entries"]]
+    assert ("report", "measure") in actions and ("update", "person") in actions
+    # The assignment notice the bot queued for him is stored too.
+    assert [o["kind"] for o in document["outbox"]] == ["assignment"]
+    status, _said, err = cli(config_file, "person", "export", "Niemand")
+    assert (status, err) == (2, "regelkreis: no person named 'Niemand'\n")
+
+
+def test_old_bookkeeping_is_pruned_by_the_minute_job_once_a_day(
+    town: Town, config_file: Path
+) -> None:
+    old, recent = datetime(2026, 8, 1, 8, 0, tzinfo=UTC), datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    with town.app.uows(write=True) as uow:
+        for n, at in enumerate((old, recent)):
+            uow.session.add(
+                ProcessedMessage(
+                    platform="telegram", message_id=f"m{n}", room_id="-1", received_at=at
+                )
+            )
+            uow.session.add(UnregisteredNotice(platform="telegram", room_id=f"-{n}", day=at.date()))
+        uow.commit()
+    # 90 days (`[privacy] keep_days`, the default) before 27 November 2026 is 29 August.
+    status, _said, err = cli(config_file, "reminders", "run-due", "--now", "2026-11-27T09:00")
+    assert (status, err) == (0, "")
+    with town.session() as session:
+        assert session.scalars(select(ProcessedMessage.message_id)).all() == ["m1"]
+        assert session.scalars(select(UnregisteredNotice.room_id)).all() == ["-1"]
