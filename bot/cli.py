@@ -168,10 +168,12 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         from bot.cli_report import report_command
 
         return report_command(upgraded_app(config), args)
-    if command == "audit" or (command == "person" and args.person_command == "export"):
-        from bot.cli_privacy import audit_command, export_person_command
+    if command == "audit" or (command == "person" and args.person_command in ("export", "forget")):
+        from bot.cli_privacy import audit_command, export_person_command, forget_person_command
 
-        handler = audit_command if command == "audit" else export_person_command
+        handler = {"export": export_person_command, "forget": forget_person_command}.get(
+            getattr(args, "person_command", ""), audit_command
+        )
         return handler(upgraded_app(config), args)
     app = upgraded_app(config)
     return operator_command(app, args)

@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from bot.cli_people import add_people_commands
-from bot.cli_privacy import add_audit_command, add_person_export
+from bot.cli_privacy import add_audit_command, add_person_export, add_person_forget
 from bot.version import program_version
 from handlers.admin import ROLE_WORDS
 from handlers.catalogs import Catalog
@@ -179,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_people_commands(person_commands, common)
     add_person_export(person_commands, common)
+    add_person_forget(person_commands, common)
     add_audit_command(commands, common)
 
     for name, aliases, catalog, what, example in (

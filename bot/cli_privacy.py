@@ -31,11 +31,13 @@ from storage.models import (
     GoalEvaluation,
     IndicatorValue,
     Measure,
+    MeasureStatus,
     OutboxEntry,
     Person,
     StatusReport,
 )
 
+_OPEN = [s for s in MeasureStatus if not s.is_closed]
 AUDIT_COLUMNS = (
     "id",
     "at",
@@ -80,6 +82,80 @@ def add_person_export(
     )
     export.add_argument("name", help='the person, e.g. "Max Müller" or "Max Müller (JA)"')
     export.add_argument("--out", type=Path, metavar="FILE", help="file (default: standard output)")
+
+
+def add_person_forget(
+    person_commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    forget = person_commands.add_parser(
+        "forget",
+        parents=[common],
+        help="erase a person: name and identities replaced by a pseudonym (DSGVO Art. 17)",
+        description="Replace the person's name, chat identities and e-mail address by a "
+        "pseudonym everywhere (reports, notes, audit entries, meeting records, reminders), "
+        "keep the measures' history readable, and record the erasure. Refused while the "
+        "person is responsible for open measures. Asks to type the name to confirm.",
+    )
+    forget.add_argument("name", help='the person, e.g. "Max Müller" or "Max Müller (JA)"')
+
+
+def forget_person_command(app: App, args: argparse.Namespace) -> int:
+    from storage.forget import compact, forget
+
+    with app.uows(write=True) as uow:
+        session = uow.session
+        person = _person(session, args.name)
+        name = person.name
+        open_measures = session.scalars(
+            select(Measure.id)
+            .where(Measure.responsible_id == person.id, Measure.status.in_(_OPEN))
+            .order_by(Measure.id)
+        ).all()
+        if open_measures:
+            listed = ", ".join(f"M-{n}" for n in open_measures)
+            raise CliError(
+                f"{name} is responsible for open measures ({listed}): assign them to someone "
+                "else first (zuweisen M-n an …); nothing was changed"
+            )
+        sys.stderr.write(f"Type the name ({name}) to erase this person for good: ")
+        sys.stderr.flush()
+        typed = sys.stdin.readline().strip()
+        if typed != name:
+            raise CliError("not confirmed; nothing was changed")
+        pseudonym, changed, namesake = forget(session, person)
+        session.add(
+            AuditEntry(
+                at=app.clock(),
+                person_id=None,
+                actor=f"cli:{_operator()}",
+                action="forget",
+                entity_kind="person",
+                entity_id=person.id,
+                before=None,
+                after={"pseudonym": pseudonym},
+                origin_platform="cli",
+                origin_room="cli",
+            )
+        )
+        uow.commit()
+    compact(app.engine)
+    print(f"{name} erased: now „{pseudonym}“ ({changed} entries rewritten).")
+    if namesake:
+        print(
+            f"Another person is also called {name}: the name was left in free text (notes, "
+            "decisions), where it may mean them; identities and e-mail are gone."
+        )
+    return 0
+
+
+def _operator() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # pragma: no cover - no user name in a container
+        return "operator"
 
 
 def audit_command(app: App, args: argparse.Namespace) -> int:

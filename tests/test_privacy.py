@@ -11,10 +11,11 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from storage.models import ProcessedMessage, UnregisteredNotice
+from storage.models import AuditEntry, Base, ProcessedMessage, UnregisteredNotice
 from tests.test_real_start import CLARA, MAX, Town, cli
+from tests.test_real_start import any_town as any_town
 from tests.test_real_start import config_file as config_file
 from tests.test_real_start import town as town
 
@@ -94,3 +95,65 @@ def test_old_bookkeeping_is_pruned_by_the_minute_job_once_a_day(
     with town.session() as session:
         assert session.scalars(select(ProcessedMessage.message_id)).all() == ["m1"]
         assert session.scalars(select(UnregisteredNotice.room_id)).all() == ["-1"]
+
+
+# -- person forget ---------------------------------------------------------------------------
+
+
+def database_text(town: Town) -> bytes:
+    """Everything the database holds, as it would be found: the SQLite file (and its log),
+    or every row of every table of the PostgreSQL schema as text."""
+    engine = town.app.engine
+    if engine.dialect.name == "sqlite":
+        path = Path(str(engine.url.database))
+        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    with engine.connect() as connection:
+        tables = [t.name for t in Base.metadata.sorted_tables] + ["alembic_version"]
+        return "\n".join(
+            str(row[0])
+            for table in tables
+            for row in connection.execute(text(f'SELECT t::text FROM "{table}" t'))
+        ).encode("utf-8")
+
+
+def test_person_forget_leaves_the_name_nowhere_and_the_history_readable(
+    any_town: Town,
+) -> None:
+    town = any_town
+    config = town.app.config.source
+    assert config is not None
+    clara = town.chat(CLARA)
+    assert (
+        clara.reply('neu "Kita Nordstadt" ressort:JA verantwortlich:"Max Müller"').outcome == "ok"
+    )
+    assert town.chat(MAX).reply("melden M-1 laufend 40% Max Müller hat begonnen").outcome == "ok"
+    assert clara.reply("person ändern Max Müller email:max@stadt.de").outcome == "ok"
+    # Refused while he is responsible for an open measure.
+    status, said, err = cli(config, "person", "forget", MAX, stdin="Max Müller\n")
+    assert (status, said) == (2, "")
+    assert err.endswith(
+        "regelkreis: Max Müller is responsible for open measures (M-1): assign them to "
+        "someone else first (zuweisen M-n an …); nothing was changed\n"
+    )
+    assert clara.reply("zuweisen M-1 an Clara Koch").outcome == "ok"
+    # A wrong confirmation changes nothing.
+    status, said, err = cli(config, "person", "forget", MAX, stdin="Max\n")
+    assert (status, err.splitlines()[-1]) == (
+        2,
+        "Type the name (Max Müller) to erase this person for good: "
+        "regelkreis: not confirmed; nothing was changed",
+    )
+    assert "Max Müller".encode() in database_text(town)
+    status, said, err = cli(config, "person", "forget", MAX, stdin="Max Müller\n")
+    assert status == 0, err
+    assert said.startswith("Max Müller erased: now „Person 2“")
+    found = database_text(town)
+    for trace in ("Max Müller", "M\\u00fcller", "Müller", "max@stadt.de", "console:Max"):
+        assert trace.encode() not in found, trace
+    history = clara.say("verlauf M-1")
+    assert "Person 2: geplant → laufend, 0 % → 40 % — „Person 2 hat begonnen“" in history
+    assert "verantwortlich Person 2 → Clara Koch" in history
+    with town.session() as session:
+        erased = session.scalars(select(AuditEntry).where(AuditEntry.action == "forget")).one()
+        assert (erased.entity_kind, erased.after) == ("person", {"pseudonym": "Person 2"})
+        assert erased.actor.startswith("cli:")
