@@ -174,6 +174,8 @@ def _involve_responsible(ctx: Context, measure: Measure, person: Person) -> str 
     what = measure.ref if measure.id is not None else f"„{measure.title}“"
     if person.role is Role.READ:
         raise Refused(ctx.t("measures.responsible_reads_only", name=name, what=what))
+    if not person.active:
+        raise Refused(ctx.t("measures.responsible_deactivated", name=name, what=what))
     department = person.department
     if person.role is not Role.DEPARTMENT or department is None:
         return None

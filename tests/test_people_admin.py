@@ -114,6 +114,10 @@ def test_a_deactivated_person_keeps_their_measures_but_can_no_longer_act(town: T
         assert measure is not None and measure.progress == 0
         assert measure.responsible is not None and measure.responsible.name == MAX
     assert clara.say("person deaktivieren Max Müller") == "Max Müller ist schon deaktiviert."
+    assert clara.say('neu "Kita Südstadt" ressort:JA').startswith("Angelegt: M-2")
+    assert clara.say("zuweisen M-2 an Max Müller") == (
+        "Max Müller ist deaktiviert und kann für M-2 nicht verantwortlich sein."
+    )
     assert person_audits(town) == [("deactivate", {"active": True}, {"active": False})]
 
 
