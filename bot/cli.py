@@ -168,6 +168,12 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         from bot.cli_report import report_command
 
         return report_command(upgraded_app(config), args)
+    if command in ("backup", "restore"):
+        # On the database as it is: a backup keeps the schema it finds (say, just before an
+        # upgrade), and a restore builds its own.
+        from bot.cli_backup import backup_command
+
+        return backup_command(config, args)
     if command == "audit" or (command == "person" and args.person_command in ("export", "forget")):
         from bot.cli_privacy import audit_command, export_person_command, forget_person_command
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bot.cli_backup import add_backup_commands
 from bot.cli_people import add_people_commands
 from bot.cli_privacy import add_audit_command, add_person_export, add_person_forget
 from bot.version import program_version
@@ -217,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _plan_commands(commands, common)
     _report_command(commands, common)
+    add_backup_commands(commands, common)
 
     reminders = commands.add_parser(
         "reminders", parents=[common], help="reminders: run-due (one sweep and delivery, for cron)"
