@@ -136,10 +136,11 @@ WHO_MAY_WRITE: dict[str, frozenset[str]] = {
 # Bookkeeping of the conversation itself, written for reads as well, by design:
 # - processed_messages: every Matrix/Telegram message is claimed once (answered at most once);
 # - pending_choices: a numbered list offered, superseded by the sender's next command;
-# - sent_messages: what a sent bot message showed, so a reply to it carries the version.
+# - sent_messages: what a sent bot message showed, so a reply to it carries the version;
+# - unregistered_notices: an unregistered sender was told whom to ask, once per room and day.
 # Everything else counts, audit entries, the outbox and the lookup revisions included (they
 # are written only with a change).
-BOOKKEEPING = {"processed_messages", "pending_choices", "sent_messages"}
+BOOKKEEPING = {"processed_messages", "pending_choices", "sent_messages", "unregistered_notices"}
 
 
 def domain_tables() -> list[Table]:
@@ -259,6 +260,10 @@ class World:
         else:
             claim = Claim(sender.platform, f"prop-{n}", room, self.app.clock())
             reply = conversation.answer(incoming, claim)
+        if reply is None and not sender.may:
+            # An unregistered sender is told whom to ask once per room and day, then the bot
+            # is silent (PRODUCT.md §5): silence is their answer, and only theirs.
+            return Reply(outcome="silent")
         assert reply is not None, f"{text!r} from {sender.label}: a new message was not answered"
         if reply.subject is not None or reply.outcome == "ambiguous":
             conversation.sent(sender.platform, room, [f"bot-{n}"], reply, incoming=incoming)
@@ -276,7 +281,9 @@ class World:
 def world(engine: Engine) -> World:
     """The example municipality, built once per test and backend; every sender has written
     once from their platform, so `last_platform` is where they write from now on."""
-    config = Config.model_validate({"bot": {"admins": ADMINS}})
+    # No rate limit: a run sends hundreds of messages in the same fixed minute (the limit has
+    # its own tests, tests/test_people_admin.py).
+    config = Config.model_validate({"bot": {"admins": ADMINS, "rate_limit": 0}})
     app = make_app(engine, FixedClock(), config=config)
     built = World(app)
     for sender in SENDERS:
@@ -302,6 +309,9 @@ def answered(world: World, sender: Sender, room: str, text: str) -> tuple[Reply,
     assert not any(a in plain for a in world.apologies), (
         f"{where}: the apology without outcome error: {plain}"
     )
+    if reply.outcome == "silent":
+        event("silence for an unregistered sender told today")
+        return reply, plain
     assert plain.strip(), f"{where}: an empty reply"
     return reply, plain
 
@@ -514,7 +524,7 @@ def test_valid_commands_change_the_database_for_the_permitted_only(
     where = f"{text[:200]!r} from {sender.label} in {room}"
     if not may:
         assert not changed, f"{where} changed {sorted(changed)}; reply: {plain[:300]}"
-        assert reply.outcome in ("refused", "unregistered"), f"{where}: {plain[:300]}"
+        assert reply.outcome in ("refused", "unregistered", "silent"), f"{where}: {plain[:300]}"
         return
     assert reply.outcome == "ok", f"{where} answered {reply.outcome}: {plain[:300]}"
     assert changed, f"{where} changed nothing; reply: {plain[:300]}"
