@@ -44,6 +44,7 @@ from handlers.dates import DateOutOfRange
 from handlers.i18n import fmt_number, t
 from handlers.ports import Clock, system_clock
 from handlers.rate_limit import RateLimiter, Verdict
+from handlers.questions import READ_KEYS, closest, read_question
 from storage.limits import EARLIEST, LATEST, MESSAGE_LIMIT, OutOfRange, TooLong, clean
 from storage.lookup import Kind, NameLookup, Pin
 from storage.models import (
@@ -370,7 +371,7 @@ class Dispatcher:
         ):
             return Reply.text(t(lang, "people.you_are_deactivated"), outcome="refused")
         if command is None:
-            return self._unknown(text, lang)
+            return self._question(uow, incoming, text, person, is_admin, room)
         if not command.access.allows(person.role if person else None, is_admin):
             return self._forbidden(command, person, incoming, lang)
         context = Context(
@@ -639,6 +640,42 @@ class Dispatcher:
             outcome="unregistered",
         )
 
+    def _question(
+        self,
+        uow: UnitOfWork,
+        incoming: Incoming,
+        text: str,
+        person: Person | None,
+        is_admin: bool,
+        room: RoomLink | None,
+    ) -> Reply | _Ask:
+        """A sentence that is no command: answered by the read command it asks for, exactly
+        as if that was typed, with a last line naming it; else the closest commands."""
+        lang = self._language(person, room)
+        today = self.clock().astimezone(self.settings.timezone).date()
+        reading = read_question(text, uow.session, self.lookup, today) if text else None
+        if reading is None:
+            return self._unknown(text, lang)
+        assert reading.key in READ_KEYS, reading
+        typed = reading.text(self.registry.get(reading.key).name(lang))
+        found = self.registry.find(typed)
+        # Only read commands come out of a question: a sentence never changes anything.
+        assert found is not None and not found[0].writes, typed
+        command, args_at = found
+        answer = self._run(
+            uow,
+            dataclasses.replace(incoming, text=typed),
+            typed,
+            command,
+            args_at,
+            person,
+            is_admin,
+            room,
+        )
+        reply = answer.reply if isinstance(answer, _Ask) else answer
+        reply.add(t(lang, "questions.as_command", command=typed))
+        return answer
+
     def _unknown(self, text: str, lang: Language) -> Reply:
         if not text:
             return Reply.text(t(lang, "empty"), outcome="unknown")
@@ -657,12 +694,32 @@ class Dispatcher:
         suggestions = list(
             dict.fromkeys([choices[b[0]] for b in best] + [choices[c] for c in prefixed])
         )[:3]
+        if len(text.split()) > 1:
+            return self._closest(text, name, suggestions, lang)
         if not suggestions:
             return Reply.text(t(lang, "unknown_command_plain", name=name), outcome="unknown")
         return Reply.text(
             t(lang, "unknown_command", name=name, suggestions=", ".join(suggestions)),
             outcome="unknown",
         )
+
+    def _closest(self, text: str, name: str, suggestions: list[str], lang: Language) -> Reply:
+        """A sentence read as no question: the commands closest to it, an example each
+        (a mistyped command first, when its first word is close to one)."""
+        by_name = {c.name(lang): c for c in self.registry.commands}
+        commands = [by_name[s] for s in suggestions if s in by_name]
+        if not commands:
+            commands = [self.registry.get(key) for key in closest(text)]
+        heading = (
+            t(lang, "questions.unknown_command", name=name)
+            if suggestions
+            else t(lang, "questions.unknown")
+        )
+        lines = [
+            t(lang, "questions.closest", usage=c.usage_line(lang), example=c.example_line(lang))
+            for c in commands[:3]
+        ]
+        return Reply.text(heading, *lines, t(lang, "questions.all_commands"), outcome="unknown")
 
     def _error_reply(
         self, error: CommandError, command: Command, lang: Language, *, preformatted: bool = False

@@ -820,16 +820,23 @@ UNKNOWN_COMMANDS = [
         "Den Befehl „fälig“ kenne ich nicht. Meinten Sie: fällig, überfällig?\nAlle Befehle: hilfe",
     ),
     (
+        # Several words: a sentence the question reader could not read (handlers/questions.py)
+        # gets the closest commands with an example each.
         "stauts M-1",
-        "Den Befehl „stauts“ kenne ich nicht. Meinten Sie: status?\nAlle Befehle: hilfe",
+        "Den Befehl „stauts“ kenne ich nicht. Am nächsten kommen:\n"
+        "• status [bezug] — z. B. status sprachförd\nAlle Befehle: hilfe",
     ),
     (
         "meld M-1 50%",
-        "Den Befehl „meld“ kenne ich nicht. Meinten Sie: melden?\nAlle Befehle: hilfe",
+        "Den Befehl „meld“ kenne ich nicht. Am nächsten kommen:\n"
+        "• melden <maßnahme> [status] [NN%] [notiz] — z. B. melden M-12 70% Träger gefunden\n"
+        "Alle Befehle: hilfe",
     ),
     (
         "zuweissen M-1 an JA",
-        "Den Befehl „zuweissen“ kenne ich nicht. Meinten Sie: zuweisen?\nAlle Befehle: hilfe",
+        "Den Befehl „zuweissen“ kenne ich nicht. Am nächsten kommen:\n"
+        "• zuweisen <maßnahme> an <person|ressort> — z. B. zuweisen M-12 an \"Julia Richter\"\n"
+        "Alle Befehle: hilfe",
     ),
     (
         "ueberfälig",
