@@ -97,6 +97,8 @@ _FILLER_PHRASES: tuple[tuple[str, ...], ...] = tuple(
         "mich_wuerde_interessieren",
         "ich_haette_gern",
         "ich_haette_gerne",
+        "sie_mir",
+        "du_mir",
         "weisst_du",
         "wissen_sie",
         "guten_morgen",
@@ -143,6 +145,7 @@ _QUESTION = _words["question"]
 # "Wer bin ich?", "Wie geht es dir?": about the bot or the sender, not the plan.
 _BLOCKERS = _words["blockers"]
 _STOP = _words["stop"]
+_BLOCKING_PHRASES = tuple(tuple(p.split("_")) for p in _words.pop("blocking_phrases"))
 _NUMBERS = {
     "ein": 1,
     "einen": 1,
@@ -198,12 +201,12 @@ _NEXT = _words["next"]
 _WITHIN = _words["within"]
 _UNTIL = _words["until"]
 _FILLER_IN_TIME = _words["filler_in_time"]
-# Every word a keyword typo may be corrected to (at least five letters).
+# Every word a keyword typo may be corrected to (at least four letters).
 _KEYWORDS: dict[str, frozenset[str]] = {
     word: group
     for group in (_OVERDUE, _DUE, _MATRIX, _AGENDA, _MEETING, _HISTORY, _GOALS, _STATUS)
     for word in group
-    if len(word) >= 5
+    if len(word) >= 4
 }
 _KNOWN = frozenset().union(
     _SENDER,
@@ -233,12 +236,15 @@ def read_question(text: str, session: Session, lookup: NameLookup, today: date) 
         return None
     words = _read_words(words)
     keys = {w.key for w in words}
-    if keys & _BLOCKERS:
+    if keys & _BLOCKERS or len(_without_phrases(words, _BLOCKING_PHRASES)) < len(words):
         return None
     asks = asks or bool(keys & _QUESTION)
     days, words = _take_time(words, today)
     if days == -1:
         return None  # a time beyond what `fällig` shows
+    keys = {w.key for w in words}  # "in den nächsten 30 Tagen" is no meeting ("tagen")
+    if words and words[-1].key == "an" and keys & {"steht", "stehen"}:
+        keys.add("ansteht")  # "Was steht an?" asks for deadlines
 
     def rest(*groups: Collection[str]) -> list[_Word]:
         used = frozenset().union(*groups)
@@ -248,7 +254,7 @@ def read_question(text: str, session: Session, lookup: NameLookup, today: date) 
     if keys & _MATRIX:
         return Reading("matrix") if not rest(*every, _STATUS) else None
     if keys & _AGENDA:
-        left = rest(*every, _BODIES)
+        left = rest(*every, _BODIES, _STATUS)
         if not left:
             return Reading("agenda")
         return _with_reference("agenda", left, (Kind.MEETING,), session, lookup)
@@ -323,16 +329,17 @@ def _read_words(words: list[_Word]) -> list[_Word]:
 
 
 def _corrected(key: str) -> str:
-    """A keyword typed with one slip (`faelig`, `ueberfaelig`) read as that keyword."""
-    if len(key) < 6:
+    """A keyword typed with one slip (`faelig`, `ueberfaelig`, `stet`) read as that keyword.
+    Short words only by a letter more or less: `stadt` is no typo of `stand`."""
+    if len(key) < 4:
         return key
     edits = 1 if len(key) < 9 else 2
     for word in _KEYWORDS:
-        if (
-            word[0] == key[0]
-            and abs(len(word) - len(key)) <= edits
-            and Levenshtein.distance(word, key, score_cutoff=edits) <= edits
-        ):
+        if word[0] != key[0] or abs(len(word) - len(key)) > edits:
+            continue
+        if len(key) < 6 and len(word) == len(key):
+            continue
+        if Levenshtein.distance(word, key, score_cutoff=edits) <= edits:
             return word
     return key
 
