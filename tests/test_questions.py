@@ -19,6 +19,7 @@ from conftest import Chat, FixedClock, make_app, sqlite_engine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from test_real_start import CLARA, GOALS, MAX, MEASURES, ROOMS, cli, open_bot, set_up, write_config
 
 from bot.bootstrap import App
 from storage import events
@@ -517,3 +518,39 @@ def test_no_free_text_message_changes_the_database(town: App, text: str) -> None
         reply.plain(),
     )
     assert _digest(town) == before, text
+
+
+def test_questions_on_a_municipality_the_operator_set_up_from_an_empty_database(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path / "regelkreis.toml", tmp_path / "data")
+    town = open_bot(config, set_up(config))
+    clara = town.chat(CLARA)
+    # Nothing planned yet: the commands' own answers, and nothing named is found.
+    for sentence, command in [
+        ("Was ist überfällig?", "überfällig"),
+        ("Welche Ziele gibt es?", "ziele"),
+        ("Was habe ich offen?", "meine"),
+        ("Was ist beim Jugendamt diese Woche fällig?", "fällig 2 JA"),
+    ]:
+        _asked(clara, sentence, command)
+    assert clara.say("Wie steht es um die Sprachförderung?").startswith(
+        "Diese Frage kann ich nicht beantworten. Am nächsten kommen:\n• status [bezug]"
+    )
+    town.replay(ROOMS + GOALS + MEASURES)
+    for sentence, command in [
+        ("Wie steht es um das Sprachcafé?", "status M-1"),
+        ("Was ist beim Jugendamt fällig?", "fällig JA"),
+        ("Was ist bis Ende März im Amt 51 fällig?", "fällig 124 JA"),
+        ("Was läuft in der Nordstadt?", 'status "Nordstadt"'),
+        ("Was hat Herr Müller offen?", 'status "Max Müller"'),
+        ("Wie steht es um das Ziel Mehr Ganztagsplätze?", "ziel Z-2"),
+    ]:
+        _asked(clara, sentence, command)
+    _asked(town.chat(MAX), "Was habe ich noch offen?", "meine")
+    # The console of the command line reads a question the same way.
+    status, out, err = cli(config, "chat", "--as", MAX, stdin="Was habe ich noch offen?\n")
+    assert (status, err) == (0, ""), err
+    # (What was sent to him meanwhile follows: the console shows his notifications.)
+    assert out.startswith(town.chat(MAX).say("meine") + "\n\n= meine\n"), out
+    town.app.engine.dispose()
