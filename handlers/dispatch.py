@@ -43,8 +43,8 @@ from handlers.core import Incoming, Language, Reply, ShownVersion
 from handlers.dates import DateOutOfRange
 from handlers.i18n import fmt_number, t
 from handlers.ports import Clock, system_clock
+from handlers.questions import READ_KEYS, RememberingLookup, closest, read_question
 from handlers.rate_limit import RateLimiter, Verdict
-from handlers.questions import READ_KEYS, closest, read_question
 from storage.limits import EARLIEST, LATEST, MESSAGE_LIMIT, OutOfRange, TooLong, clean
 from storage.lookup import Kind, NameLookup, Pin
 from storage.models import (
@@ -350,6 +350,8 @@ class Dispatcher:
         is_admin: bool,
         room: RoomLink | None,
         effects: _Effects | None = None,
+        *,
+        lookup: NameLookup | None = None,
     ) -> Reply | _Ask:
         """The command's answer. A numbered list comes back as `_Ask` from a read, and goes
         into `effects` in a write."""
@@ -382,7 +384,7 @@ class Dispatcher:
             lang=lang,
             now=self.clock(),
             settings=self.settings,
-            lookup=self.lookup,
+            lookup=lookup or self.lookup,
             room=room,
             writes=command.writes,
         )
@@ -653,7 +655,8 @@ class Dispatcher:
         as if that was typed, with a last line naming it; else the closest commands."""
         lang = self._language(person, room)
         today = self.clock().astimezone(self.settings.timezone).date()
-        reading = read_question(text, uow.session, self.lookup, today) if text else None
+        lookup = RememberingLookup(self.lookup)
+        reading = read_question(text, uow.session, lookup, today) if text else None
         if reading is None:
             return self._unknown(text, lang)
         assert reading.key in READ_KEYS, reading
@@ -671,6 +674,7 @@ class Dispatcher:
             person,
             is_admin,
             room,
+            lookup=lookup,
         )
         reply = answer.reply if isinstance(answer, _Ask) else answer
         reply.add(t(lang, "questions.as_command", command=typed))

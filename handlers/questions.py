@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib.resources import files
@@ -18,7 +18,7 @@ from rapidfuzz.distance import Levenshtein
 from sqlalchemy.orm import Session
 
 from handlers.dates import DateOutOfRange, take_date
-from storage.lookup import Kind, NameLookup, id_shape, normalize
+from storage.lookup import Kind, NameLookup, Pin, Resolution, id_shape, normalize
 
 # The read commands a question may become (keys of handlers/registry.py).
 READ_KEYS = frozenset(
@@ -45,6 +45,34 @@ class Reading:
     def text(self, name: str) -> str:
         """The command as the sender would type it (`fällig 7 JA`), under `name`."""
         return " ".join((name, *self.args))
+
+
+class RememberingLookup(NameLookup):
+    """The lookup of one question: what the reader resolved, the command it becomes does not
+    resolve again (a broad fragment costs milliseconds at 10k measures). It shares the
+    indexes of the lookup it is made from; it lives for one message."""
+
+    def __init__(self, base: NameLookup) -> None:
+        # No super().__init__(): the base's indexes, lock and statements are shared.
+        self.__dict__.update(base.__dict__)
+        self._remembered: dict[tuple[str, tuple[Kind, ...], bool, tuple[Pin, ...]], Resolution]
+        self._remembered = {}
+
+    def resolve(
+        self,
+        session: Session,
+        text: str,
+        kinds: Collection[Kind],
+        *,
+        write: bool = False,
+        pins: Iterable[Pin] = (),
+    ) -> Resolution:
+        key = (text, tuple(kinds), write, tuple(pins))
+        found = self._remembered.get(key)
+        if found is None:
+            found = super().resolve(session, text, kinds, write=write, pins=key[3])
+            self._remembered[key] = found
+        return found
 
 
 @dataclass
@@ -145,6 +173,9 @@ _QUESTION = _words["question"]
 # "Wer bin ich?", "Wie geht es dir?": about the bot or the sender, not the plan.
 _BLOCKERS = _words["blockers"]
 _STOP = _words["stop"]
+_WHEN = frozenset({"wann", "when"})
+# The bodies that meet, by name: "Wann ist die nächste Steuergruppe?" asks for a meeting.
+_GROUPS = frozenset({"steuergruppe", "steuerungsgruppe", "lenkungskreis", "arbeitsgruppe"})
 _BLOCKING_PHRASES = tuple(tuple(p.split("_")) for p in _words.pop("blocking_phrases"))
 _NUMBERS = {
     "ein": 1,
@@ -261,7 +292,7 @@ def read_question(text: str, session: Session, lookup: NameLookup, today: date) 
     if keys & _HISTORY:
         left = rest(*every, _STATUS)
         return _with_reference("history", left, (Kind.MEASURE,), session, lookup)
-    if keys & _MEETING:
+    if keys & _MEETING or (keys & _WHEN and keys & _GROUPS):
         left = rest(*every, _BODIES)
         if not left or _resolves(left, (Kind.MEETING,), session, lookup):
             return Reading("meetings")
