@@ -70,10 +70,16 @@ async def _scenario(town: Town) -> None:  # noqa: F811
         [answer] = await town.say(CLARA, open_group, addressed)
         body, hint = _body_and_hint(answer)
         assert hint == "= status M-1"
-        assert body == await town.say_text(CLARA, open_group, "/status M-1")
-        assert [m["text"] for m in server.bot_messages(open_group)] == [
+        detail = await town.say_text(CLARA, open_group, "/status M-1")
+        assert body == detail
+        mid = "Sag mal @regelkreis_test_bot, was ist diese Woche fällig?"
+        [answer_mid] = await town.say(CLARA, open_group, mid)
+        assert _body_and_hint(answer_mid)[1] == "= fällig 2"
+        # The two questions not addressed to the bot got no answer.
+        assert texts(server.bot_messages(open_group)) == [
             answer["text"],
-            texts(server.bot_messages(open_group))[-1],
+            detail,
+            answer_mid["text"],
         ]
         # Questions change nothing (the notice to Max may have gone out meanwhile).
         after = state(town.app)

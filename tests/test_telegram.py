@@ -779,6 +779,11 @@ def test_the_outbox_falls_through_to_the_room_when_a_person_never_started_the_bo
         ("/status@other_bot M-1", False, False, None),
         ("/start", True, False, "hilfe"),
         (f"@{BOT_NAME} status M-1", False, False, "status M-1"),
+        # A question that names the bot anywhere is for it; one naming another bot is not.
+        (f"Sag mal @{BOT_NAME}, was ist fällig?", False, False, "Sag mal was ist fällig?"),
+        (f"Was ist fällig, @{BOT_NAME}?", False, False, "Was ist fällig?"),
+        (f"Was ist fällig, @{BOT_NAME}_two?", False, False, None),
+        ("Was ist fällig?", False, False, None),
         ("status M-1", True, False, "status M-1"),
         ("status M-1", False, False, None),
         ("2", False, True, "2"),

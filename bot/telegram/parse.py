@@ -38,6 +38,14 @@ def command_text(text: str, username: str, *, private: bool, replies_to_bot: boo
         rest = text[len(mention) :]
         if not rest or not (rest[0].isalnum() or rest[0] == "_"):
             return rest.lstrip(" ,:").strip() or "hilfe"
+    if username:
+        # Addressed mid-sentence ("Sag mal @bot, was ist fällig?"): the sentence without it.
+        found = re.search(rf"(?<![\w@])@{re.escape(username)}(?!\w)", text, re.IGNORECASE)
+        if found:
+            before = text[: found.start()].rstrip(" ,:")
+            after = text[found.end() :].lstrip(" ,:")
+            space = " " if before and after[:1].isalnum() else ""
+            return f"{before}{space}{after}".strip() or "hilfe"
     if private or replies_to_bot:
         return text
     return None
