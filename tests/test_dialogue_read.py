@@ -835,7 +835,7 @@ UNKNOWN_COMMANDS = [
     (
         "zuweissen M-1 an JA",
         "Den Befehl „zuweissen“ kenne ich nicht. Am nächsten kommen:\n"
-        "• zuweisen <maßnahme> an <person|ressort> — z. B. zuweisen M-12 an \"Julia Richter\"\n"
+        '• zuweisen <maßnahme> an <person|ressort> — z. B. zuweisen M-12 an "Julia Richter"\n'
         "Alle Befehle: hilfe",
     ),
     (
