@@ -43,7 +43,13 @@ from handlers.core import Incoming, Language, Reply, ShownVersion
 from handlers.dates import DateOutOfRange
 from handlers.i18n import fmt_number, t
 from handlers.ports import Clock, system_clock
-from handlers.questions import READ_KEYS, RememberingLookup, closest, read_question
+from handlers.questions import (
+    READ_KEYS,
+    RememberingLookup,
+    closest,
+    is_question_word,
+    read_question,
+)
 from handlers.rate_limit import RateLimiter, Verdict
 from storage.limits import EARLIEST, LATEST, MESSAGE_LIMIT, OutOfRange, TooLong, clean
 from storage.lookup import Kind, NameLookup, Pin
@@ -699,7 +705,26 @@ class Dispatcher:
             dict.fromkeys([choices[b[0]] for b in best] + [choices[c] for c in prefixed])
         )[:3]
         if len(text.split()) > 1:
-            return self._closest(text, name, suggestions, lang)
+            # In a sentence the first word is mostly a question word or a greeting: only a
+            # close one is taken for a mistyped command ("meld M-1", not "Guten Morgen").
+            sentence_like = is_question_word(name)
+            mistyped = [
+                choices[b[0]] for b in best if b[1] >= 65 and not sentence_like and len(typed) > 3
+            ]
+            named: list[str] = []
+            # A command with a question mark or a full stop ("Wer bin ich?").
+            bare = self.registry.find(text.rstrip("?!. "))
+            if bare is not None and not bare[0].writes:
+                named.append(bare[0].name(lang))
+            # A change asked for in a sentence ("Kannst du M-5 auf erledigt setzen?"): the
+            # command that does it, named by a word of the sentence, comes closest.
+            for word in re.findall(r"[^\W\d_]+", text):
+                found = self.registry.find(word)
+                if found is not None and fold(word) in map(fold, found[0].de + found[0].en):
+                    named.append(found[0].name(lang))
+            return self._closest(
+                text, name, list(dict.fromkeys(mistyped))[:3], lang, named=named[:3]
+            )
         if not suggestions:
             return Reply.text(t(lang, "unknown_command_plain", name=name), outcome="unknown")
         return Reply.text(
@@ -707,13 +732,19 @@ class Dispatcher:
             outcome="unknown",
         )
 
-    def _closest(self, text: str, name: str, suggestions: list[str], lang: Language) -> Reply:
-        """A sentence read as no question: the commands closest to it, an example each
-        (a mistyped command first, when its first word is close to one)."""
+    def _closest(
+        self, text: str, name: str, suggestions: list[str], lang: Language, *, named: list[str]
+    ) -> Reply:
+        """A sentence read as no question: the commands closest to it, an example each: a
+        mistyped command when its first word is close to one, else the commands the
+        sentence names, else the read commands its words come closest to."""
         by_name = {c.name(lang): c for c in self.registry.commands}
-        commands = [by_name[s] for s in suggestions if s in by_name]
-        if not commands:
-            commands = [self.registry.get(key) for key in closest(text)]
+        commands = [by_name[s] for s in suggestions or named if s in by_name]
+        if not suggestions:
+            # The commands named and then those its words come closest to: two at least.
+            nearest = [self.registry.get(key) for key in closest(text)]
+            wanted = 3 if not commands else max(0, 2 - len(commands))
+            commands += [c for c in nearest if c not in commands][:wanted]
         heading = (
             t(lang, "questions.unknown_command", name=name)
             if suggestions

@@ -342,6 +342,12 @@ _HINTS: tuple[tuple[frozenset[str], str], ...] = (
 _DEFAULT_HINTS = ("status", "due", "mine")
 
 
+def is_question_word(word: str) -> bool:
+    """A word the reader knows (wie, was, guten, bitte, …): no mistyped command."""
+    key = normalize(word)
+    return key in _KNOWN or any(key == phrase[0] for phrase in _FILLER_PHRASES)
+
+
 def closest(text: str) -> list[str]:
     """The keys of the two or three read commands a sentence comes closest to."""
     words = [_Word(raw, normalize(raw)) for raw in _TOKEN.findall(text)[:40]]
