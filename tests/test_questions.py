@@ -578,3 +578,32 @@ def test_questions_on_a_municipality_the_operator_set_up_from_an_empty_database(
     # (What was sent to him meanwhile follows: the console shows his notifications.)
     assert out.startswith(town.chat(MAX).say("meine") + "\n\n= meine\n"), out
     town.app.engine.dispose()
+
+
+# A few of the table on SQLite and on PostgreSQL (the `app` fixture): the reader's lookups
+# and the commands' queries are the same on both.
+ON_BOTH = [
+    ("Wie ist der Stand?", "status"),
+    ("Was ist diese Woche beim Jugendamt fällig?", "fällig 2 JA"),
+    ("Was ist bis Ende März im Amt 40 fällig?", "fällig 124 SA"),
+    ("Was ist beim Sozialamt überfällig?", "überfällig SOZ"),
+    ("Wie steht es um die Kita-Bedarfsplanung?", "status M-7"),
+    ("Wie steht es um die Sprachförderung?", "status Sprachförderung"),
+    ("Wie steht es um den Mietspigel?", "status M-50"),
+    ("Was läuft in der Nordstadt?", 'status "Nordstadt"'),
+    ("Was macht Frau Koch?", 'status "Birgit Koch"'),
+    ("Was habe ich noch offen?", "meine"),
+    ("Wann tagt die Steuergruppe?", "sitzung"),
+    ("Was ist bei M-12 passiert?", "verlauf M-12"),
+    ("Wie steht es um das Ziel Bezahlbarer Wohnraum?", "ziel Z-7"),
+    ("Was geht ab?", None),
+]
+
+
+def test_questions_on_sqlite_and_postgresql(app: App) -> None:
+    anna = Chat(app, "Anna Schmidt")
+    anna.say("status")
+    before = _digest(app)
+    for sentence, command in ON_BOTH:
+        _asked(anna, sentence, command)
+    assert _digest(app) == before
