@@ -665,11 +665,13 @@ class Dispatcher:
         reading = read_question(text, uow.session, lookup, today) if text else None
         if reading is None:
             return self._unknown(text, lang)
-        assert reading.key in READ_KEYS, reading
         typed = reading.text(self.registry.get(reading.key).name(lang))
         found = self.registry.find(typed)
-        # Only read commands come out of a question: a sentence never changes anything.
-        assert found is not None and not found[0].writes, typed
+        # Only read commands come out of a question: a sentence never changes anything
+        # (checked here too, not only by the reader, and not as an assert: -O drops those).
+        if reading.key not in READ_KEYS or found is None or found[0].writes:
+            log.error("question %r read as %r, which is no read command", text, typed)
+            return self._unknown(text, lang)
         command, args_at = found
         answer = self._run(
             uow,
