@@ -22,10 +22,6 @@ from storage.demo import ensure_demo
 from storage.migrate import upgrade
 from storage.uow import UnitOfWorkFactory
 
-# The one homeserver of the session, here so that every module shares it: a session fixture
-# imported into several modules is one fixture per module, and each started a Synapse.
-from tests.synapse import synapse  # noqa: F401
-
 BERLIN = ZoneInfo("Europe/Berlin")
 # The example municipality is built relative to this day: Friday, 27 November 2026.
 TODAY = date(2026, 11, 27)

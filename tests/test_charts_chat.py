@@ -13,6 +13,7 @@ import nio
 from nio.crypto.attachments import decrypt_attachment
 
 from tests import test_real_start as console
+from tests.synapse import synapse  # noqa: F401  (the session fixture)
 from tests.test_matrix import User, running_bot
 from tests.test_real_start import config_file  # noqa: F401  (the fixture)
 from tests.test_real_start_matrix import (  # noqa: F401  (fixtures)

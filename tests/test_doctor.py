@@ -19,7 +19,7 @@ import pytest
 from bot.cli import main
 from storage.db import make_engine
 from storage.migrate import head_revision, upgrade
-from tests.synapse import Account, Synapse, free_port
+from tests.synapse import Account, Synapse, free_port, synapse  # noqa: F401  (session fixture)
 from tests.telegram_wire import WireServer
 
 TOKEN = "4242424242:AAE-wire-test-token_0123456789abcdef"
@@ -46,7 +46,7 @@ def bot_api(token: str = TOKEN) -> Iterator[WireServer]:
 
 
 @pytest.fixture
-def account(synapse: Synapse) -> Account:
+def account(synapse: Synapse) -> Account:  # noqa: F811
     return synapse.register(f"doctor{next(_accounts)}")
 
 
@@ -81,7 +81,7 @@ def migrated(config: Path) -> None:
 
 def test_everything_ok_is_one_ok_line_per_check_and_exit_0(
     tmp_path: Path,
-    synapse: Synapse,
+    synapse: Synapse,  # noqa: F811
     account: Account,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -122,7 +122,7 @@ def test_the_embedded_defaults_on_a_migrated_database_are_ok(
 
 def test_a_wrong_matrix_password_is_one_line_and_exit_1(
     tmp_path: Path,
-    synapse: Synapse,
+    synapse: Synapse,  # noqa: F811
     account: Account,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -141,7 +141,7 @@ def test_a_wrong_matrix_password_is_one_line_and_exit_1(
 
 def test_a_matrix_access_token_is_checked_with_whoami(
     tmp_path: Path,
-    synapse: Synapse,
+    synapse: Synapse,  # noqa: F811
     account: Account,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -17,6 +17,7 @@ from bot.outgoing import POP_DIRECTIONAL_ISOLATE as PDI
 from bot.outgoing import WORD_JOINER
 from handlers.core import Reply
 from tests import test_real_start as console
+from tests.synapse import synapse  # noqa: F401  (the session fixture)
 from tests.test_matrix import User
 from tests.test_matrix import running_bot as running_matrix_bot
 from tests.test_real_start import config_file  # noqa: F401  (the fixture)

@@ -52,7 +52,7 @@ from storage.models import (
     StatusReport,
 )
 from tests.conftest import FixedClock, make_app
-from tests.synapse import Account, Synapse
+from tests.synapse import Account, Synapse, synapse  # noqa: F401  (the session fixture)
 from tests.test_telegram import WRITES_PER_MESSAGE, Transactions
 
 ANNA = "@anna.schmidt:musterstadt.de"  # koordination, admin
@@ -130,7 +130,7 @@ def test_reactions_stand_for_the_core_quickanswers() -> None:
 
 
 @pytest.fixture(scope="session")
-def people(synapse: Synapse) -> dict[str, Account]:
+def people(synapse: Synapse) -> dict[str, Account]:  # noqa: F811
     """The example municipality's people with a Matrix account, registered once."""
     accounts = {}
     for user_id in (ANNA, JONAS, MARKUS, CLAUDIA, MALLORY):
@@ -150,7 +150,7 @@ class Setup:
     engine: Engine
 
 
-def make_setup(synapse: Synapse, people: dict[str, Account], folder: Path) -> Setup:
+def make_setup(synapse: Synapse, people: dict[str, Account], folder: Path) -> Setup:  # noqa: F811
     bot = synapse.register(f"regelkreis{next(_bots)}")
     config = Config.model_validate(
         {
@@ -179,7 +179,7 @@ def make_setup(synapse: Synapse, people: dict[str, Account], folder: Path) -> Se
 
 @pytest.fixture
 def setup(
-    synapse: Synapse,
+    synapse: Synapse,  # noqa: F811
     people: dict[str, Account],
     tmp_path: Path,
 ) -> Iterator[Setup]:

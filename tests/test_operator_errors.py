@@ -24,7 +24,7 @@ import pytest
 from conftest import PG_URL
 from sqlalchemy import create_engine, make_url, text
 
-from tests.synapse import Synapse, free_port
+from tests.synapse import Synapse, free_port, synapse  # noqa: F401  (the session fixture)
 from tests.telegram_wire import WireServer
 
 TOKEN = "4242424242:AAE-wire-test-token_0123456789abcdef"
@@ -432,7 +432,7 @@ def test_run_stops_cleanly_on_sigterm(tmp_path: Path, wire: WireServer) -> None:
 # -- Matrix: `regelkreis run` against a real Synapse -----------------------------------------
 
 
-def matrix_config(folder: Path, synapse: Synapse, user_id: str, secret: str) -> Path:
+def matrix_config(folder: Path, synapse: Synapse, user_id: str, secret: str) -> Path:  # noqa: F811
     return write(
         folder / "regelkreis.toml",
         f'[bot]\ndata_dir = "{folder / "data"}"\n'
@@ -442,7 +442,7 @@ def matrix_config(folder: Path, synapse: Synapse, user_id: str, secret: str) -> 
 
 def test_run_with_a_refused_matrix_access_token_exits_6(
     tmp_path: Path,
-    synapse: Synapse,
+    synapse: Synapse,  # noqa: F811
 ) -> None:
     bot = synapse.register(f"operatorerrors{secrets.token_hex(3)}")
     config = matrix_config(tmp_path, synapse, bot.user_id, 'access_token = "syt_not_a_token"')
@@ -459,7 +459,7 @@ def test_run_with_a_refused_matrix_access_token_exits_6(
 
 def test_run_with_a_wrong_matrix_password_exits_6(
     tmp_path: Path,
-    synapse: Synapse,
+    synapse: Synapse,  # noqa: F811
 ) -> None:
     bot = synapse.register(f"operatorerrors{secrets.token_hex(3)}")
     config = matrix_config(tmp_path, synapse, bot.user_id, 'password = "not-the-password"')

@@ -14,6 +14,7 @@ from typing import Any
 import nio
 
 from storage.models import Measure, ReceivedFile
+from tests.synapse import synapse  # noqa: F401  (the session fixture)
 from tests.test_matrix import User, running_bot
 from tests.test_real_start import cli
 from tests.test_real_start_matrix import (  # noqa: F401  (fixtures)

@@ -34,7 +34,7 @@ from storage.models import (
     StatusReport,
 )
 from tests.conftest import FixedClock
-from tests.synapse import Account, Synapse
+from tests.synapse import Account, Synapse, synapse  # noqa: F401  (the session fixture)
 from tests.test_matrix import Setup, User, running_bot
 from tests.test_real_start import cli
 
@@ -47,7 +47,7 @@ _bots = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def accounts(synapse: Synapse) -> dict[str, Account]:
+def accounts(synapse: Synapse) -> dict[str, Account]:  # noqa: F811
     """The municipality's people on the homeserver, registered once per session."""
     return {user_id: synapse.register(user_id[1:].split(":")[0]) for user_id in (CLARA, MAX, RITA)}
 
@@ -61,7 +61,7 @@ class Town(Setup):
 
 @pytest.fixture
 def town(
-    synapse: Synapse,
+    synapse: Synapse,  # noqa: F811
     accounts: dict[str, Account],
     tmp_path: Path,
 ) -> Iterator[Town]:

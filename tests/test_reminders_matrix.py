@@ -14,6 +14,7 @@ from handlers.ports import Delivery, Recipient
 from schedules.delivery import deliver_due
 from schedules.sweep import run_sweep
 from storage.models import Department, Measure, MeasureStatus, OutboxEntry, OutboxState, RoomLink
+from tests.synapse import synapse  # noqa: F401  (the session fixture)
 from tests.test_matrix import (  # noqa: F401  (fixtures)
     ANNA,
     MARKUS,

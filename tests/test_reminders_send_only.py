@@ -35,6 +35,7 @@ from storage.models import (
     RoomLink,
 )
 from tests.conftest import FixedClock, make_app
+from tests.synapse import synapse  # noqa: F401  (the session fixture)
 from tests.telegram_wire import Call, ChatState, WireServer, texts
 from tests.test_matrix import (  # noqa: F401  (fixtures)
     ANNA,

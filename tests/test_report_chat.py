@@ -22,6 +22,7 @@ from pypdf import PdfReader
 import handlers.report_pdf
 from handlers.core import Incoming, Language
 from handlers.report_data import ReportData
+from tests.synapse import synapse  # noqa: F401  (the session fixture)
 from tests.telegram_wire import texts
 from tests.test_matrix import User
 from tests.test_matrix import running_bot as running_matrix_bot
