@@ -440,35 +440,32 @@ def matrix_config(folder: Path, synapse: Synapse, user_id: str, secret: str) -> 
     )
 
 
-def test_run_with_a_refused_matrix_access_token_exits_6(
+@pytest.mark.parametrize(
+    ("secret", "refused"),
+    [
+        (
+            'access_token = "syt_not_a_token"',
+            "refused the access token of {user} (M_UNKNOWN_TOKEN: Invalid access token "
+            "passed.): check matrix.access_token (or REGELKREIS_MATRIX_ACCESS_TOKEN)",
+        ),
+        (
+            'password = "not-the-password"',
+            "refused the login of {user} (M_FORBIDDEN: Invalid username or password): check "
+            "matrix.password (or REGELKREIS_MATRIX_PASSWORD)",
+        ),
+    ],
+    ids=["access token", "password"],
+)
+def test_run_with_refused_matrix_credentials_exits_6(
     tmp_path: Path,
     synapse: Synapse,  # noqa: F811
+    secret: str,
+    refused: str,
 ) -> None:
     bot = synapse.register(f"operatorerrors{secrets.token_hex(3)}")
-    config = matrix_config(tmp_path, synapse, bot.user_id, 'access_token = "syt_not_a_token"')
+    config = matrix_config(tmp_path, synapse, bot.user_id, secret)
     ended = regelkreis(tmp_path, "--config", str(config), "run")
     assert ended.status == 6
-    assert ended.line == (
-        f"regelkreis: Matrix: {synapse.url} refused the access token of {bot.user_id} "
-        "(M_UNKNOWN_TOKEN: Invalid access token passed.): check matrix.access_token "
-        "(or REGELKREIS_MATRIX_ACCESS_TOKEN)"
-    )
+    assert ended.line == f"regelkreis: Matrix: {synapse.url} " + refused.format(user=bot.user_id)
     no_traceback(ended)
-    assert "syt_not_a_token" not in ended.err + ended.out
-
-
-def test_run_with_a_wrong_matrix_password_exits_6(
-    tmp_path: Path,
-    synapse: Synapse,  # noqa: F811
-) -> None:
-    bot = synapse.register(f"operatorerrors{secrets.token_hex(3)}")
-    config = matrix_config(tmp_path, synapse, bot.user_id, 'password = "not-the-password"')
-    ended = regelkreis(tmp_path, "--config", str(config), "run")
-    assert ended.status == 6
-    assert ended.line == (
-        f"regelkreis: Matrix: {synapse.url} refused the login of {bot.user_id} "
-        "(M_FORBIDDEN: Invalid username or password): check matrix.password "
-        "(or REGELKREIS_MATRIX_PASSWORD)"
-    )
-    no_traceback(ended)
-    assert "not-the-password" not in ended.err + ended.out
+    assert secret.split('"')[1] not in ended.err + ended.out

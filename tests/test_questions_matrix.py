@@ -9,6 +9,7 @@ from typing import Any
 
 import nio
 
+from tests.synapse import synapse  # noqa: F401  (the session fixture)
 from tests.test_matrix import User, running_bot
 from tests.test_real_start_matrix import (  # noqa: F401  (the fixtures)
     CLARA,
