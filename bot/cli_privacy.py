@@ -140,7 +140,7 @@ def forget_person_command(app: App, args: argparse.Namespace) -> int:
         )
         uow.commit()
     compact(app.engine)
-    print(f"{name} erased: now „{pseudonym}“ ({changed} entries rewritten).")
+    print(f'{name} erased: now "{pseudonym}" ({changed} entries rewritten).')
     if namesake:
         print(
             f"Another person is also called {name}: the name was left in free text (notes, "

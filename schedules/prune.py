@@ -14,6 +14,7 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -59,11 +60,17 @@ def prune_daily(session: Session, now: datetime, keep_days: int) -> dict[str, in
     state = session.get(PlatformState, LAST_RUN)
     if state is not None and state.value == today:
         return None
-    pruned = prune(session, now, keep_days)
     if state is None:
-        session.add(PlatformState(key=LAST_RUN, value=today, updated_at=now))
+        # Two processes sweeping at once (the bot and a cron run-due): the first to mark the
+        # day prunes, the other leaves it.
+        try:
+            with session.begin_nested():
+                session.add(PlatformState(key=LAST_RUN, value=today, updated_at=now))
+        except IntegrityError:
+            return None
     else:
         state.value, state.updated_at = today, now
+    pruned = prune(session, now, keep_days)
     if any(pruned.values()):
         log.info("pruned %s", ", ".join(f"{n} {kind}" for kind, n in pruned.items() if n))
     return pruned

@@ -154,7 +154,13 @@ def make_setup(synapse: Synapse, people: dict[str, Account], folder: Path) -> Se
     bot = synapse.register(f"regelkreis{next(_bots)}")
     config = Config.model_validate(
         {
-            "bot": {"data_dir": str(folder / "data"), "admins": [f"matrix:{ANNA}"]},
+            # No rate limit: the clock stands still, so a test's commands all fall into one
+            # minute (the limit is tested in tests/test_people_admin.py).
+            "bot": {
+                "data_dir": str(folder / "data"),
+                "admins": [f"matrix:{ANNA}"],
+                "rate_limit": 0,
+            },
             "database": {"url": f"sqlite:///{folder / 'regelkreis.db'}"},
             "matrix": {
                 "homeserver": synapse.url,

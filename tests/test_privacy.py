@@ -146,7 +146,7 @@ def test_person_forget_leaves_the_name_nowhere_and_the_history_readable(
     assert "Max Müller".encode() in database_text(town)
     status, said, err = cli(config, "person", "forget", MAX, stdin="Max Müller\n")
     assert status == 0, err
-    assert said.startswith("Max Müller erased: now „Person 2“")
+    assert said.startswith('Max Müller erased: now "Person 2"')
     found = database_text(town)
     for trace in ("Max Müller", "M\\u00fcller", "Müller", "max@stadt.de", "console:Max"):
         assert trace.encode() not in found, trace
