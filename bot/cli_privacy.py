@@ -6,8 +6,8 @@ operator and the data-protection officer (docs/privacy.md).
 - `person export NAME [--out FILE]`: everything stored about one person as one JSON document:
   the person, their chat identities, the measures they are responsible for, their status
   reports and their notes, goal evaluations and indicator values they recorded, the audit
-  entries they made or that concern them, and the outbox and sent-message records addressed
-  to them.
+  entries they made or that concern them, the outbox entries addressed to them, and the
+  sent-message records of their private chats.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from storage.models import (
     MeasureStatus,
     OutboxEntry,
     Person,
+    SentMessage,
     StatusReport,
 )
 
@@ -293,6 +294,23 @@ def person_document(session: Session, person: Person) -> dict[str, Any]:
             for o in outbox
         ],
         "private_chat_rooms": room_ids,
+        # What the bot's messages in the person's private chats showed (a Telegram private
+        # chat's id is the user's id; console rooms are named after the person).
+        "sent_messages": [
+            {
+                "platform": m.platform,
+                "room": m.room_id,
+                "message": m.message_id,
+                "measure": f"M-{m.measure_id}",
+                "version": m.measure_version,
+                "sent_at": _value(m.sent_at),
+            }
+            for m in session.scalars(
+                select(SentMessage)
+                .where(SentMessage.room_id.in_([*room_ids, person.name]))
+                .order_by(SentMessage.id)
+            )
+        ],
     }
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
-from storage.models import AuditEntry, Base, ProcessedMessage, UnregisteredNotice
+from storage.models import AuditEntry, Base, ProcessedMessage, SentMessage, UnregisteredNotice
 from tests.test_real_start import CLARA, MAX, Town, cli
 from tests.test_real_start import any_town as any_town
 from tests.test_real_start import config_file as config_file
@@ -58,12 +58,27 @@ def test_person_export_holds_everything_stored_about_the_person(
     town: Town, config_file: Path, tmp_path: Path
 ) -> None:
     story(town)
+    assert town.chat(CLARA).reply("person ändern Max Müller kennung:telegram:5002").outcome == "ok"
+    with town.app.uows(write=True) as uow:
+        # A bot message in his private Telegram chat that showed M-1.
+        uow.session.add(
+            SentMessage(
+                platform="telegram",
+                room_id="5002",
+                message_id="77",
+                measure_id=1,
+                measure_version=1,
+                sent_at=datetime(2026, 11, 27, 9, 0, tzinfo=UTC),
+            )
+        )
+        uow.commit()
     out = tmp_path / "max.json"
     status, said, err = cli(config_file, "person", "export", MAX, "--out", str(out))
     assert (status, said, err) == (0, f"{out}: everything stored about Max Müller.\n", "")
     document = json.loads(out.read_text(encoding="utf-8"))
     assert document["person"]["email"] == "max@stadt.de"
-    assert document["identities"] == ["console:Max Müller"]
+    assert document["identities"] == ["console:Max Müller", "telegram:5002"]
+    assert [(m["room"], m["measure"]) for m in document["sent_messages"]] == [("5002", "M-1")]
     assert document["responsible_for"] == [
         {"measure": "M-1", "title": "Kita Nordstadt", "status": "laufend"}
     ]
