@@ -25,20 +25,19 @@ from sqlalchemy.orm import Session
 
 from bot.bootstrap import App
 from bot.cli_errors import CliError
+from handlers.status import OPEN_STATUSES
 from storage.limits import in_range
 from storage.models import (
     AuditEntry,
     GoalEvaluation,
     IndicatorValue,
     Measure,
-    MeasureStatus,
     OutboxEntry,
     Person,
     SentMessage,
     StatusReport,
 )
 
-_OPEN = [s for s in MeasureStatus if not s.is_closed]
 AUDIT_COLUMNS = (
     "id",
     "at",
@@ -110,7 +109,7 @@ def forget_person_command(app: App, args: argparse.Namespace) -> int:
         name = person.name
         open_measures = session.scalars(
             select(Measure.id)
-            .where(Measure.responsible_id == person.id, Measure.status.in_(_OPEN))
+            .where(Measure.responsible_id == person.id, Measure.status.in_(OPEN_STATUSES))
             .order_by(Measure.id)
         ).all()
         if open_measures:

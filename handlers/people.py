@@ -16,12 +16,12 @@ from handlers.admin import ROLE_WORDS
 from handlers.args import Args
 from handlers.context import Context, Refused, UsageError
 from handlers.core import Reply
+from handlers.status import OPEN_STATUSES
 from storage.lookup import Kind
 from storage.models import (
     ChatIdentity,
     Department,
     Measure,
-    MeasureStatus,
     Person,
     Role,
     parse_chat_id,
@@ -41,7 +41,6 @@ EDIT_OPTIONS = {
 }
 # `email:-` (or `email:none`) removes the address; `kennung:-telegram:123` removes that id.
 _NONE = ("-", "none", "keine", "kein")
-_OPEN = [s for s in MeasureStatus if not s.is_closed]
 
 
 @dataclass
@@ -147,7 +146,7 @@ def deactivate_person(ctx: Context, person: Person) -> int:
         ctx.session.scalar(
             select(func.count())
             .select_from(Measure)
-            .where(Measure.responsible_id == person.id, Measure.status.in_(_OPEN))
+            .where(Measure.responsible_id == person.id, Measure.status.in_(OPEN_STATUSES))
         )
         or 0
     )
